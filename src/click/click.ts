@@ -1,0 +1,88 @@
+import type { CampaignLink } from "../db/schema";
+import { isoSeconds } from "./clock";
+import { encodeQuery } from "./encoding";
+import { eventLine, eventQuery } from "./event";
+import { advertisingId, idfaComb } from "./identifiers";
+import { firstPresent, parseQuery, type Query } from "./query";
+import { resolveRedirect } from "./redirect";
+
+/** What the click needs from the HTTP request, already resolved (ip after proxy rules). */
+export interface ClickRequest {
+  rawQuery: string;
+  ip: string;
+  userAgent: string;
+  nowMs: number;
+}
+
+export interface ComposedClick {
+  event: string;
+  platform: string;
+  /** Undefined: nowhere to send the person (404). */
+  redirectUrl: string | undefined;
+  /** An identifier was sent but none was usable; counted in the log. */
+  invalidIdfa: boolean;
+}
+
+export interface ClickComposerOptions {
+  detectPlatform: (userAgent: string) => string;
+  notFoundUrl: string | undefined;
+  /** A unique, time-ordered id per click so consumers can drop at-least-once duplicates. */
+  newClickId?: () => string;
+}
+
+// Parameters that become event fields of their own; everything else travels in reqparams.
+const OWN_FIELDS = new Set(["id", "adid", "idfa", "gadid", "click", "idfa_md5", "idfa_sha1", "partner_data"]);
+const PARTNER_DATA_KEYS = ["partner_data", "cb"] as const;
+
+function reqparams(query: Query): string {
+  const rest: Array<[string, string]> = [];
+  for (const entry of query) if (!OWN_FIELDS.has(entry[0])) rest.push(entry);
+  return rest.length === 0 ? "" : encodeQuery(rest);
+}
+
+function md5Hex(text: string): string {
+  return new Bun.CryptoHasher("md5").update(text).digest("hex");
+}
+
+/** The click, from request to event string and redirect target, as one plain function. */
+export function createClickComposer(options: ClickComposerOptions) {
+  const { detectPlatform, notFoundUrl } = options;
+  const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
+
+  return function composeClick(link: CampaignLink, request: ClickRequest): ComposedClick {
+    const query = parseQuery(request.rawQuery);
+    const platform = detectPlatform(request.userAgent);
+    const adid = advertisingId(query);
+    const comb = idfaComb(adid, query.get("idfa_md5"), query.get("idfa_sha1"));
+    const combined = comb.kind === "valid" ? comb.value : undefined;
+    const lookupKey = md5Hex((combined ?? `${request.ip}.${platform}`).toLowerCase());
+
+    const seconds = Math.floor(request.nowMs / 1000);
+    const windowMinutes =
+      (combined === undefined ? link.attributionWindowFingerprint : link.attributionWindowIdfa) ?? 0;
+    const createdAt = isoSeconds(seconds);
+    const redirectUrl = resolveRedirect(link, platform) ?? notFoundUrl;
+
+    const eventFields = eventQuery(link, {
+      adid,
+      attrWindowFrom: createdAt,
+      attrWindowTill: isoSeconds(seconds + windowMinutes * 60),
+      click: query.get("click"),
+      clickId: newClickId(),
+      createdAt,
+      idfaComb: combined,
+      lookupKey,
+      partnerData: firstPresent(query, PARTNER_DATA_KEYS),
+      redirectUrl,
+      reqparams: reqparams(query),
+    });
+    return {
+      event: eventLine(request.ip, seconds, eventFields, request.userAgent),
+      platform,
+      redirectUrl,
+      invalidIdfa: comb.kind === "invalid",
+    };
+  };
+}
+
+export type ComposeClick = ReturnType<typeof createClickComposer>;

@@ -1,0 +1,57 @@
+import { list as crawlerPatterns, createIsbotFromList } from "isbot";
+import { UAParser } from "ua-parser-js";
+
+/**
+ * User-Agent → platform name, named as the kafkastore's device detector names it,
+ * because attribution matches on lookup keys built from these names.
+ */
+
+// ua-parser-js 1.x name → the detector's name; any other OS is its own name in lower case.
+const OS_NAMES: Record<string, string> = {
+  iOS: "ios",
+  Android: "android",
+  "Mac OS": "mac",
+  macOS: "mac",
+  Windows: "windows",
+  Linux: "gnu/linux",
+  "Chrome OS": "chrome os",
+  "Chromium OS": "chrome os",
+  FreeBSD: "freebsd",
+  AmigaOS: "amigaos",
+};
+
+// A bare device name is what some ad networks' server-to-server calls send; ua-parser-js finds no OS in it.
+const BARE_IOS = /^(?:iphone|ipad|ipod)$/i;
+const BARE_ANDROID = /^android$/i;
+
+// Feed readers (`rss`) are people reading, not crawlers: the detector names their OS.
+const isCrawler = createIsbotFromList(crawlerPatterns.filter((pattern) => pattern !== "rss\\b"));
+
+const parser = new UAParser();
+
+/** The platform of a User-Agent, uncached: "" for crawlers and UAs with no recognisable OS. */
+export function detectPlatform(userAgent: string): string {
+  if (BARE_IOS.test(userAgent)) return "ios";
+  if (BARE_ANDROID.test(userAgent)) return "android";
+  if (userAgent === "" || isCrawler(userAgent)) return "";
+  const name = parser.setUA(userAgent).getOS().name;
+  if (!name) return "";
+  return OS_NAMES[name] ?? name.toLowerCase();
+}
+
+/** `detectPlatform` behind a bounded cache: ad traffic repeats a few thousand UAs over and over. */
+export function createPlatformDetector(maxEntries = 10_000): (userAgent: string) => string {
+  const cache = new Map<string, string>();
+  return (userAgent) => {
+    const cached = cache.get(userAgent);
+    if (cached !== undefined) return cached;
+    const platform = detectPlatform(userAgent);
+    if (cache.size >= maxEntries) {
+      // Oldest first: Map keeps insertion order, so this is FIFO eviction in O(1).
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    cache.set(userAgent, platform);
+    return platform;
+  };
+}

@@ -1,0 +1,47 @@
+import { mkdirSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Clickstore } from "./clickstore";
+
+/** The embedded default for local development: one event per line in a file, same format as Redis gets. */
+export class FileClickstore implements Clickstore {
+  readonly description: string;
+  private handle: Promise<FileHandle> | undefined;
+
+  constructor(private readonly path: string) {
+    this.description = `file: ${path}`;
+  }
+
+  async push(event: string): Promise<void> {
+    // O_APPEND keeps concurrent single-line writes whole.
+    const handle = await this.open();
+    await handle.write(`${event}\n`);
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.open();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async ready(): Promise<void> {
+    await this.open();
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) await (await handle).close();
+  }
+
+  private open(): Promise<FileHandle> {
+    if (!this.handle) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.handle = open(this.path, "a");
+    }
+    return this.handle;
+  }
+}

@@ -1,0 +1,75 @@
+import Redis from "ioredis";
+import type { Logger } from "../logger";
+import { CLICK_QUEUE, redactUrl } from "./clickstore";
+
+export interface RedisNodeOptions {
+  url: string;
+  /** A push that takes longer fails, so the click can go elsewhere. */
+  pushTimeoutMs: number;
+  logger: Logger;
+}
+
+/** One Redis clickstore, configured to fail fast rather than queue clicks while it is down. */
+export class RedisNode {
+  readonly name: string;
+  private readonly client: Redis;
+
+  constructor(options: RedisNodeOptions) {
+    this.name = redactUrl(options.url);
+    this.client = new Redis(options.url, {
+      // Without these ioredis holds a command for ~73 s while Redis is down.
+      enableOfflineQueue: false,
+      commandTimeout: options.pushTimeoutMs,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+      // Concurrent clicks share round trips.
+      enableAutoPipelining: true,
+    });
+    const logger = options.logger.child({ clickstore: this.name });
+    let reported = false;
+    this.client.on("error", (error: Error) => {
+      if (reported) return;
+      reported = true;
+      logger.warn({ err: error.message }, "clickstore connection error");
+    });
+    this.client.on("ready", () => {
+      if (reported) logger.info("clickstore connected again");
+      reported = false;
+    });
+  }
+
+  async push(event: string): Promise<void> {
+    await this.client.rpush(CLICK_QUEUE, event);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.client.ping()) === "PONG";
+    } catch {
+      return false;
+    }
+  }
+
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === "ready") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.client.off("ready", onReady);
+        resolve(value);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.client.on("ready", onReady);
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { z } from "zod";
+
+/**
+ * How far the service believes proxy headers about the client address.
+ * - `off`: only the socket's peer address counts (the default: anyone can send headers).
+ * - `fly`: the `Fly-Client-IP` header that fly.io's http handler sets.
+ * - `xff`: the last address in `X-Forwarded-For`, the one our own proxy appended.
+ */
+export const TRUST_PROXY_VALUES = ["off", "fly", "xff"] as const;
+export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
+
+const absoluteHttpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value), {
+    message: "must be an absolute http(s) URL",
+  });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value));
+
+const flag = z
+  .enum(["true", "false", "1", "0", ""], { message: "must be true or false" })
+  .optional()
+  .transform((value) => value === "true" || value === "1");
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ message: "must be a port number" })
+    .int({ message: "must be a whole port number" })
+    .min(1, { message: "must be between 1 and 65535" })
+    .max(65535, { message: "must be between 1 and 65535" })
+    .default(fallback);
+
+const envSchema = z.object({
+  PORT: port(2343),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: optionalText.refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), {
+    message: "must be a postgres:// URL",
+  }),
+  DATA_DIR: z.string().min(1).default("./.data"),
+  REDIS_PUSH_TIMEOUT_MS: z.coerce
+    .number({ message: "must be a number of milliseconds" })
+    .int({ message: "must be a whole number of milliseconds" })
+    .min(1, { message: "must be at least 1" })
+    .max(60_000, { message: "must be at most 60000" })
+    .default(250),
+  API_SECRET_KEY: optionalText,
+  ALLOW_UNSIGNED_API: flag,
+  NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
+  ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
+  TLS_CERT_FILE: optionalText,
+  TLS_KEY_FILE: optionalText,
+  TRUST_PROXY: z
+    .enum([...TRUST_PROXY_VALUES, ""], {
+      message: `must be one of ${TRUST_PROXY_VALUES.join(", ")}`,
+    })
+    .optional()
+    .transform((value): TrustProxy => (value ? value : "off")),
+  LOG_LEVEL: z
+    .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
+      message: "must be one of trace, debug, info, warn, error, fatal, silent",
+    })
+    .default("info"),
+});
+
+const CLICKSTORE_VARIABLE = /^REDIS_URL_CLICKSTORE_(\d+)$/;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Absent: the embedded PGlite database under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** In the order of their number; empty: events go to `<dataDir>/clicks.log`. */
+  clickstores: string[];
+  redisPushTimeoutMs: number;
+  apiSecretKey: string | undefined;
+  allowUnsignedApi: boolean;
+  notFoundUrl: string | undefined;
+  errorPageUrl: string | undefined;
+  tls: { certFile: string; keyFile: string } | undefined;
+  trustProxy: TrustProxy;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Environment = Record<string, string | undefined>;
+
+function readClickstores(env: Environment, problems: string[]): string[] {
+  const numbered: Array<[number, string]> = [];
+  for (const [name, value] of Object.entries(env)) {
+    const match = CLICKSTORE_VARIABLE.exec(name);
+    if (!match || value === undefined || value.trim() === "") continue;
+    if (!/^rediss?:\/\/[^\s]+$/.test(value) || !URL.canParse(value)) {
+      problems.push(`${name}: must be a redis:// or rediss:// URL`);
+      continue;
+    }
+    numbered.push([Number(match[1]), value]);
+  }
+  return numbered.sort(([a], [b]) => a - b).map(([, url]) => url);
+}
+
+/** Reads and validates the whole configuration once; throws a ConfigError naming every bad value. */
+export function loadConfig(env: Environment = process.env): Config {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  const clickstores = readClickstores(env, problems);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "environment");
+      problems.push(`${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const values = parsed.data;
+  if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError(["TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"]);
+  }
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    databaseUrl: values.DATABASE_URL,
+    dataDir: values.DATA_DIR,
+    clickstores,
+    redisPushTimeoutMs: values.REDIS_PUSH_TIMEOUT_MS,
+    apiSecretKey: values.API_SECRET_KEY,
+    allowUnsignedApi: values.ALLOW_UNSIGNED_API,
+    notFoundUrl: values.NOT_FOUND_URL,
+    errorPageUrl: values.ERROR_PAGE_URL,
+    tls:
+      values.TLS_CERT_FILE && values.TLS_KEY_FILE
+        ? { certFile: values.TLS_CERT_FILE, keyFile: values.TLS_KEY_FILE }
+        : undefined,
+    trustProxy: values.TRUST_PROXY,
+    logLevel: values.LOG_LEVEL,
+  };
+}

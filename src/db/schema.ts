@@ -1,0 +1,25 @@
+import { integer, json, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+
+/** Platform name (as the platform detector names it) → URL, plus the keys "default" and "fallback". */
+export type TargetUrl = Record<string, string>;
+
+export const campaignLinks = pgTable("campaign_links", {
+  // Ids are assigned by the analytics tool, never by a sequence here.
+  id: integer("id").primaryKey(),
+  campaign: text("campaign"),
+  adgroup: text("adgroup"),
+  ad: text("ad"),
+  network: text("network"),
+  country: text("country"),
+  device: text("device"),
+  campaignUrl: varchar("campaign_url", { length: 1024 }),
+  targetUrl: json("target_url").$type<TargetUrl>().notNull().default({}),
+  attributionWindowFingerprint: integer("attribution_window_fingerprint"),
+  attributionWindowIdfa: integer("attribution_window_idfa"),
+  userId: integer("user_id"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type CampaignLink = typeof campaignLinks.$inferSelect;
+export type NewCampaignLink = typeof campaignLinks.$inferInsert;

@@ -1,0 +1,117 @@
+import { z } from "zod";
+import type { NewCampaignLink } from "../db/schema";
+import { urlProblem } from "./url";
+
+const MAX_INT = 2147483647;
+
+const redirectUrl = z.string({ message: "must be a URL string" }).superRefine((value, context) => {
+  const problem = urlProblem(value);
+  if (problem) context.addIssue({ code: "custom", message: problem });
+});
+
+// Keys that would reach an object's prototype if anything ever copied the map naively.
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+const targetUrl = z
+  .record(z.string(), redirectUrl, { message: "must be an object of platform → URL strings" })
+  .superRefine((value, context) => {
+    for (const key of Object.keys(value)) {
+      if (RESERVED_KEYS.has(key) || key.length === 0 || key.length > 64) {
+        context.addIssue({ code: "custom", message: `has an invalid key ${JSON.stringify(key)}` });
+      }
+    }
+  });
+
+const text = z.string({ message: "must be a string" }).nullish();
+const minutes = z
+  .number({ message: "must be a whole number of minutes" })
+  .int({ message: "must be a whole number of minutes" })
+  .min(0, { message: "must not be negative" })
+  .max(MAX_INT, { message: "is too large" })
+  .nullish();
+
+const linkSchema = z.object({
+  id: z
+    .number({ message: "is required and must be an integer" })
+    .int({ message: "must be an integer" })
+    .min(1, { message: "must be positive" })
+    .max(MAX_INT, { message: "is too large" }),
+  campaign: text,
+  adgroup: text,
+  ad: text,
+  network: text,
+  country: text,
+  device: text,
+  campaign_url: z
+    .string({ message: "must be a string" })
+    .max(1024, { message: "must be at most 1024 characters" })
+    .pipe(redirectUrl)
+    .nullish(),
+  target_url: targetUrl.nullish(),
+  attribution_window_fingerprint: minutes,
+  attribution_window_idfa: minutes,
+  user_id: z
+    .number({ message: "must be an integer" })
+    .int({ message: "must be an integer" })
+    .min(-MAX_INT - 1, { message: "is too small" })
+    .max(MAX_INT, { message: "is too large" })
+    .nullish(),
+});
+
+export type LinkValidation =
+  | { ok: true; link: NewCampaignLink & { id: number } }
+  | { ok: false; field: string; message: string };
+
+/** The analytics tool's JSON → a complete link row (absent fields become null), or the first bad field. */
+export function parseLinkJson(raw: string): LinkValidation {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, field: "campaign_link", message: "is not valid JSON" };
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return { ok: false, field: "campaign_link", message: "must be a JSON object" };
+  }
+  const result = linkSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.length ? issue.path.map(String).join(".") : "campaign_link";
+    return { ok: false, field, message: issue?.message ?? "is invalid" };
+  }
+  const value = result.data;
+  return {
+    ok: true,
+    link: {
+      id: value.id,
+      campaign: value.campaign ?? null,
+      adgroup: value.adgroup ?? null,
+      ad: value.ad ?? null,
+      network: value.network ?? null,
+      country: value.country ?? null,
+      device: value.device ?? null,
+      campaignUrl: value.campaign_url ?? null,
+      targetUrl: { ...(value.target_url ?? {}) },
+      attributionWindowFingerprint: value.attribution_window_fingerprint ?? null,
+      attributionWindowIdfa: value.attribution_window_idfa ?? null,
+      userId: value.user_id ?? null,
+    },
+  };
+}
+
+/** For delete: only the id matters. */
+export function parseLinkId(
+  raw: string,
+): { ok: true; id: number } | { ok: false; field: string; message: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, field: "campaign_link", message: "is not valid JSON" };
+  }
+  const result = linkSchema.pick({ id: true }).safeParse(json);
+  if (!result.success) {
+    return { ok: false, field: "id", message: result.error.issues[0]?.message ?? "is invalid" };
+  }
+  return { ok: true, id: result.data.id };
+}

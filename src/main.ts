@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./logger";
+import { startService } from "./server";
+
+// Process concerns only: configuration, start, signals, exit.
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(config.logLevel);
+const service = await startService(config, logger).catch((error: unknown) => {
+  logger.fatal({ err: error }, "clicks could not start");
+  process.exit(1);
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  await service.stop();
+  logger.info("stopped");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

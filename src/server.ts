@@ -1,0 +1,104 @@
+import { join } from "node:path";
+import type { Server } from "bun";
+import { type App, createApp } from "./app";
+import { createClickComposer } from "./click/click";
+import { createPlatformDetector } from "./click/platform";
+import type { Clickstore } from "./clickstore/clickstore";
+import { FileClickstore } from "./clickstore/file";
+import { ClickstorePool } from "./clickstore/pool";
+import type { Config } from "./config";
+import { type Database, openDatabase } from "./db/database";
+import { createClientIp } from "./http/client-ip";
+import { LinkCache } from "./links/cache";
+import { createLinkRepository } from "./links/repository";
+import type { Logger } from "./logger";
+
+export interface RunningService {
+  app: App;
+  server: Server<undefined>;
+  /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
+  url: string;
+  /** Stops accepting, lets requests in flight finish, then closes the stores. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 5_000;
+
+function openClickstore(config: Config, logger: Logger): Clickstore {
+  if (config.clickstores.length === 0) return new FileClickstore(join(config.dataDir, "clicks.log"));
+  return new ClickstorePool({
+    urls: config.clickstores,
+    pushTimeoutMs: config.redisPushTimeoutMs,
+    logger,
+  });
+}
+
+/** What is safe to log of the configuration: no secrets, no passwords. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    port: config.port,
+    host: config.host,
+    database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
+    clickstores: config.clickstores.length,
+    apiSigned: config.apiSecretKey !== undefined,
+    allowUnsignedApi: config.allowUnsignedApi,
+    notFoundUrl: config.notFoundUrl,
+    errorPageUrl: config.errorPageUrl,
+    tls: config.tls !== undefined,
+    trustProxy: config.trustProxy,
+  };
+}
+
+/** Builds every service once, loads the links, and starts listening. */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const database: Database = await openDatabase(config);
+  const repository = createLinkRepository(database.db);
+  const links = new LinkCache(repository);
+  const clickstore = openClickstore(config, logger);
+  try {
+    const count = await links.load();
+    await clickstore.ready(READY_TIMEOUT_MS);
+    logger.info({ links: count, clickstore: clickstore.description }, "links loaded");
+  } catch (error) {
+    await Promise.allSettled([clickstore.close(), database.close()]);
+    throw error;
+  }
+  if (config.apiSecretKey === undefined && !config.allowUnsignedApi) {
+    logger.warn("API_SECRET_KEY is not set: the link API answers 404 to everything");
+  }
+
+  const app = createApp({
+    config,
+    logger,
+    links,
+    repository,
+    clickstore,
+    composeClick: createClickComposer({
+      detectPlatform: createPlatformDetector(),
+      notFoundUrl: config.notFoundUrl,
+    }),
+    clientIp: createClientIp(config.trustProxy),
+  });
+
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    fetch: (request, bunServer) => app.fetch(request, bunServer),
+    ...(config.tls
+      ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
+      : {}),
+  });
+  const scheme = config.tls ? "https" : "http";
+  const url = `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
+  logger.info({ url, config: describeConfig(config) }, "clicks is listening");
+
+  return {
+    app,
+    server,
+    url,
+    async stop() {
+      await server.stop();
+      await Promise.allSettled([clickstore.close(), database.close()]);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { loadConfig } from "../../src/config";
+import { openPostgres } from "../../src/db/database";
+import { createLogger } from "../../src/logger";
+import { type RunningService, startService } from "../../src/server";
+import { track, trackFolder, untrack } from "./cleanup";
+import { freePort, waitFor } from "./ports";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+export function tempDir(prefix = "clicks-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  trackFolder(dir);
+  return dir;
+}
+
+/** Applies drizzle/ to a Postgres database, as `bun run db:migrate` does. */
+export async function migrate(databaseUrl: string): Promise<void> {
+  const database = openPostgres(databaseUrl);
+  try {
+    await database.migrate();
+  } finally {
+    await database.close();
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The service in this process, on a free loopback port, with its data in a temporary folder. */
+export async function startTestService(env: Env = {}): Promise<RunningService> {
+  const config = loadConfig({
+    PORT: String(freePort()),
+    HOST: "127.0.0.1",
+    DATA_DIR: tempDir(),
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  return startService(config, createLogger(config.logLevel));
+}
+
+export interface ServiceProcess {
+  url: string;
+  process: Subprocess<"ignore", "pipe", "pipe">;
+  /** Everything the process logged so far (stdout and stderr). */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** The service as its own process (`bun src/main.ts`), for tests that kill or signal it. */
+export async function spawnService(env: Env = {}): Promise<ServiceProcess> {
+  const port = env.PORT ?? String(freePort());
+  const child = Bun.spawn(["bun", join(ROOT, "src", "main.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: port, HOST: "127.0.0.1", DATA_DIR: tempDir(), ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  track(child);
+  let log = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) log += decoder.decode(chunk, { stream: true });
+  };
+  void collect(child.stdout);
+  void collect(child.stderr);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`service on ${port}`, async () => {
+    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}:\n${log}`);
+    return log.includes("clicks is listening") || undefined;
+  }, 30_000);
+  return {
+    url,
+    process: child,
+    output: () => log,
+    async kill(signal = "SIGTERM") {
+      child.kill(signal);
+      const code = await child.exited;
+      untrack(child);
+      return code;
+    },
+  };
+}
+
+/** A click as an ad network's redirect would send it: no redirect following. */
+export function click(base: string, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${base}${path}`, { redirect: "manual", ...init });
+}
