@@ -58,6 +58,12 @@ const envSchema = z.object({
     })
     .optional()
     .transform((value): TrustProxy => (value ? value : "off")),
+  WORKERS: z.coerce
+    .number({ message: "must be a number of processes" })
+    .int({ message: "must be a whole number of processes" })
+    .min(1, { message: "must be at least 1" })
+    .max(64, { message: "must be at most 64" })
+    .default(1),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be one of trace, debug, info, warn, error, fatal, silent",
@@ -83,6 +89,8 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   trustProxy: TrustProxy;
   logLevel: string;
+  /** Processes serving the same port (SO_REUSEPORT); more than one needs Postgres. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +132,11 @@ export function loadConfig(env: Environment = process.env): Config {
   if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
     throw new ConfigError(["TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"]);
   }
+  if (values.WORKERS > 1 && values.DATABASE_URL === undefined) {
+    throw new ConfigError([
+      `WORKERS=${values.WORKERS}: more than one worker needs DATABASE_URL (the embedded PGlite database belongs to one process)`,
+    ]);
+  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -141,5 +154,6 @@ export function loadConfig(env: Environment = process.env): Config {
         : undefined,
     trustProxy: values.TRUST_PROXY,
     logLevel: values.LOG_LEVEL,
+    workers: values.WORKERS,
   };
 }

@@ -46,6 +46,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
     trustProxy: config.trustProxy,
+    workers: config.workers,
   };
 }
 
@@ -83,6 +84,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
+    // WORKERS=N: every worker binds the same port and the kernel spreads the connections.
+    reusePort: config.workers > 1,
     fetch: (request, bunServer) => app.fetch(request, bunServer),
     ...(config.tls
       ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
