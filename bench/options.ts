@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** With a number: instead of the comparison, click the service until it has served this many clicks, sampling its memory. */
   soak: number | undefined;
   out: string | undefined;
+  /** Write a CPU profile of each service process (bun --cpu-prof) into this folder. */
+  profile: string | undefined;
 }
 
 export const USAGE = `bun run bench [-- options]
@@ -30,7 +32,8 @@ export const USAGE = `bun run bench [-- options]
   --threads N          wrk threads (default 2)
   --connections N      wrk connections (default 64)
   --soak CLICKS        keep-alive clicks on one service until it served this many; memory sampled per run
-  --out FILE           where the JSON goes (default bench/results/<time>.json)`;
+  --out FILE           where the JSON goes (default bench/results/<time>.json)
+  --profile DIR        CPU profiles of the service processes (bun --cpu-prof, also as markdown) into DIR`;
 
 function whole(name: string, text: string): number {
   const value = Number(text);
@@ -54,6 +57,7 @@ export function readOptions(argv: string[]): BenchOptions {
       connections: { type: "string", default: "64" },
       soak: { type: "string" },
       out: { type: "string" },
+      profile: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -75,5 +79,6 @@ export function readOptions(argv: string[]): BenchOptions {
     connections: whole("connections", values.connections),
     soak: values.soak === undefined ? undefined : whole("soak", values.soak),
     out: values.out,
+    profile: values.profile,
   };
 }

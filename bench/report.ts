@@ -1,6 +1,6 @@
 import type { EventCount } from "./events";
-import type { Memory } from "./memory";
 import type { Shape } from "./options";
+import type { Memory } from "./proc";
 import type { WrkResult } from "./wrk";
 
 export interface RunResult {
@@ -10,6 +10,8 @@ export interface RunResult {
   workers: number;
   rep: number;
   clicksPerSecond: number;
+  /** CPU time per answered click: the server under test, redis-server, and wrk itself. */
+  cpuUsPerClick: { target: number; redis: number; wrk: number };
   wrk: WrkResult;
   events: EventCount | undefined;
   memory: Memory | undefined;
@@ -28,6 +30,7 @@ export interface Row {
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
+  cpuUsPerClick: { target: number; redis: number; wrk: number };
   /** Summed over the runs. */
   errors: number;
   lost: number;
@@ -98,6 +101,11 @@ export function summarize(runs: RunResult[], memory: Record<string, Memory>, sha
         p50Ms: median(own.map((run) => run.wrk.latency_us.p50 / 1000)),
         p99Ms: median(own.map((run) => run.wrk.latency_us.p99 / 1000)),
         p999Ms: median(own.map((run) => run.wrk.latency_us.p999 / 1000)),
+        cpuUsPerClick: {
+          target: median(own.map((run) => run.cpuUsPerClick.target)),
+          redis: median(own.map((run) => run.cpuUsPerClick.redis)),
+          wrk: median(own.map((run) => run.cpuUsPerClick.wrk)),
+        },
         errors: own.reduce((sum, run) => sum + errorCount(run), 0),
         lost: own.reduce((sum, run) => sum + lostOf(run), 0),
         extra: own.reduce((sum, run) => sum + extraOf(run), 0),
@@ -143,12 +151,15 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
     "p50 ms",
     "p99 ms",
     "p99.9 ms",
+    "cpu µs",
+    "redis µs",
+    "wrk µs",
     "errors",
     "lost",
     "extra",
     "dup",
   ];
-  const widths = [10, 13, 9, 6, 7, 7, 8, 6, 5, 5, 4];
+  const widths = [10, 13, 9, 6, 7, 7, 8, 6, 8, 6, 6, 5, 5, 4];
   const lines = [header.map((text, i) => cell(text, widths[i] as number)).join(" | ")];
   lines.push(widths.map((width) => "-".repeat(width)).join("-|-"));
   for (const row of summary.rows) {
@@ -161,6 +172,9 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
       row.p50Ms.toFixed(2),
       row.p99Ms.toFixed(2),
       row.p999Ms.toFixed(2),
+      row.cpuUsPerClick.target.toFixed(1),
+      service ? row.cpuUsPerClick.redis.toFixed(1) : "",
+      row.cpuUsPerClick.wrk.toFixed(1),
       String(row.errors),
       service ? String(row.lost) : "",
       service ? String(row.extra) : "",
@@ -168,6 +182,9 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
     ];
     lines.push(values.map((text, i) => cell(text, widths[i] as number)).join(" | "));
   }
+  lines.push(
+    "cpu µs, redis µs, wrk µs: CPU time per click of the server under test, of redis-server and of wrk",
+  );
   if (httpsNote) lines.push(`https: ${httpsNote}`);
   for (const [name, memory] of Object.entries(summary.memory)) {
     lines.push(

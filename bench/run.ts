@@ -20,8 +20,8 @@ import { RedisServer } from "../test/support/redis";
 import { migrate, type ServiceProcess, spawnService, tempDir } from "../test/support/service";
 import { type CertificateFiles, makeCertificate } from "./cert";
 import { clearEvents, countEvents, settle } from "./events";
-import { memoryOf } from "./memory";
 import { type BenchOptions, readOptions, type Shape, USAGE } from "./options";
+import { cpuSecondsOf, findProcess, memoryOf } from "./proc";
 import { finalLine, type RunResult, summarize, table } from "./report";
 import { ensureTools } from "./tools";
 import { buildTraffic, TAIL_LOCATION, type Traffic } from "./traffic";
@@ -88,6 +88,7 @@ interface ServiceSetup {
   databaseUrl: string;
   redisUrl: string;
   tls: CertificateFiles | undefined;
+  profileDir: string | undefined;
 }
 
 async function startService(workers: number, setup: ServiceSetup): Promise<Target> {
@@ -100,6 +101,9 @@ async function startService(workers: number, setup: ServiceSetup): Promise<Targe
     ERROR_PAGE_URL: "https://www.example.com/error",
     LOG_LEVEL: "info",
     WORKERS: String(workers),
+    ...(setup.profileDir
+      ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${setup.profileDir}` }
+      : {}),
     ...(setup.tls && httpsPort
       ? { HTTPS_PORT: String(httpsPort), TLS_CERT_FILE: setup.tls.certFile, TLS_KEY_FILE: setup.tls.keyFile }
       : {}),
@@ -142,6 +146,7 @@ function urlFor(target: Target, shape: Shape): string {
 interface RunContext {
   options: BenchOptions;
   redis: Redis;
+  redisPid: number;
   traffic: Traffic;
   dataFile: string;
 }
@@ -161,7 +166,14 @@ async function measure(context: RunContext, target: Target, shape: Shape, rep: n
     await settle(redis);
     await clearEvents(redis);
   }
+  const cpuBefore = { target: cpuSecondsOf(target.pid), redis: cpuSecondsOf(context.redisPid) };
   const wrk = await runWrk({ ...wrkOptions, seconds: options.duration });
+  const perClick = (seconds: number) => (seconds * 1e6) / wrk.requests;
+  const cpuUsPerClick = {
+    target: perClick(cpuSecondsOf(target.pid) - cpuBefore.target),
+    redis: perClick(cpuSecondsOf(context.redisPid) - cpuBefore.redis),
+    wrk: perClick(wrk.cpu_s),
+  };
   const result: RunResult = {
     shape,
     target: target.name,
@@ -169,6 +181,7 @@ async function measure(context: RunContext, target: Target, shape: Shape, rep: n
     workers: target.workers,
     rep,
     clicksPerSecond: wrk.requests / (wrk.duration_us / 1e6),
+    cpuUsPerClick,
     wrk,
     events: undefined,
     memory: undefined,
@@ -275,12 +288,15 @@ async function main(): Promise<void> {
   await migrate(databaseUrl);
   await seedLinks(databaseUrl, traffic);
   const tls = https ? makeCertificate(dir) : undefined;
-  const setup = { databaseUrl, redisUrl: redisServer.url, tls };
+  const profileDir = options.profile ? join(process.cwd(), options.profile) : undefined;
+  const setup = { databaseUrl, redisUrl: redisServer.url, tls, profileDir };
 
   const baseline = await startBaseline(tls);
   const services: Target[] = [];
   for (const workers of options.workers) services.push(await startService(workers, setup));
-  const context: RunContext = { options, redis: redisServer.client(), traffic, dataFile };
+  const redisPid = findProcess(`redis-server 127.0.0.1:${redisServer.port}`);
+  if (redisPid === undefined) throw new Error("cannot find the redis-server process");
+  const context: RunContext = { options, redis: redisServer.client(), redisPid, traffic, dataFile };
   const info = machine();
   const startedAt = new Date().toISOString();
 

@@ -15,6 +15,8 @@ export interface WrkResult {
   other: number;
   other_statuses: string;
   latency_us: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  /** CPU time wrk itself used (user + system), in seconds. */
+  cpu_s: number;
 }
 
 export interface WrkOptions {
@@ -74,5 +76,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   if (code !== 0 || line === undefined) {
     throw new Error(`wrk failed (exit ${code}):\n${stdout}\n${stderr}`);
   }
-  return JSON.parse(line.slice(RESULT_PREFIX.length)) as WrkResult;
+  const usage = child.resourceUsage();
+  const cpu = usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6 : Number.NaN;
+  return { ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as Omit<WrkResult, "cpu_s">), cpu_s: cpu };
 }

@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
-/** Resident memory of a process tree, from /proc (Linux), in bytes. */
+/** What a process tree holds and has used, from /proc (Linux). */
+
+/** Resident memory in bytes. */
 export interface Memory {
   /** Peak resident set (VmHWM) summed over the processes. */
   peak: number;
@@ -44,4 +46,37 @@ export function memoryOf(pid: number): Memory {
     }
   }
   return { peak, current, processes: pids.length };
+}
+
+// /proc/<pid>/stat counts CPU time in clock ticks, 100 per second on Linux.
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) used so far by the process and its descendants that still run, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  let ticks = 0;
+  for (const each of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${each}/stat`, "utf8");
+      // Fields after the command name, which is in parentheses and may contain spaces.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Ended in between: its time is no longer counted anywhere.
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** The process whose command line contains this text (e.g. `redis-server 127.0.0.1:6379`). */
+export function findProcess(text: string): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").includes(text))
+        return Number(entry);
+    } catch {
+      // Gone already.
+    }
+  }
+  return undefined;
 }
