@@ -192,12 +192,12 @@ async function measure(context: RunContext, target: Target, shape: Shape, rep: n
     result.memory = memoryOf(target.pid);
     await clearEvents(redis);
   }
+  const cpu = `cpu/click ${cpuUsPerClick.target.toFixed(1)} µs (redis ${cpuUsPerClick.redis.toFixed(1)}, wrk ${cpuUsPerClick.wrk.toFixed(1)})`;
+  const events = result.events
+    ? ` events ${result.events.main}/${wrk.main_307} dup ${result.events.duplicates}`
+    : "";
   log(
-    `${shape} ${target.name} rep ${rep}: ${Math.round(result.clicksPerSecond)}/s p99 ${(
-      wrk.latency_us.p99 / 1000
-    ).toFixed(
-      2,
-    )} ms${result.events ? ` events ${result.events.main}/${wrk.main_307} dup ${result.events.duplicates}` : ""}`,
+    `${shape} ${target.name} rep ${rep}: ${Math.round(result.clicksPerSecond)}/s p99 ${(wrk.latency_us.p99 / 1000).toFixed(2)} ms ${cpu}${events}`,
   );
   return result;
 }

@@ -1,5 +1,6 @@
 import Redis from "ioredis";
 import type { Logger } from "../logger";
+import { PushBatcher } from "./batch";
 import { CLICK_QUEUE, redactUrl } from "./clickstore";
 
 export interface RedisNodeOptions {
@@ -13,6 +14,8 @@ export interface RedisNodeOptions {
 export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
+  // The clicks of one event-loop turn go out as one RPUSH.
+  private readonly batcher = new PushBatcher((events) => this.client.rpush(CLICK_QUEUE, ...events));
 
   constructor(options: RedisNodeOptions) {
     this.name = redactUrl(options.url);
@@ -39,8 +42,8 @@ export class RedisNode {
     });
   }
 
-  async push(event: string): Promise<void> {
-    await this.client.rpush(CLICK_QUEUE, event);
+  push(event: string): Promise<void> {
+    return this.batcher.push(event);
   }
 
   async ping(): Promise<boolean> {
@@ -66,6 +69,7 @@ export class RedisNode {
   }
 
   async close(): Promise<void> {
+    this.batcher.flush();
     try {
       await this.client.quit();
     } catch {
