@@ -6,6 +6,7 @@ import type { Clickstore } from "./clickstore/clickstore";
 import type { Config } from "./config";
 import { registerCheckRoute } from "./http/check";
 import type { ClientIp, PeerLookup } from "./http/client-ip";
+import { createErrorResponder } from "./http/responses";
 import { registerStaticRoutes } from "./http/static";
 import type { LinkCache } from "./links/cache";
 import type { LinkRepository } from "./links/repository";
@@ -27,7 +28,6 @@ export type AppEnv = { Bindings: PeerLookup };
 export type App = Hono<AppEnv>;
 
 export function createApp(services: Services): App {
-  const { config, logger } = services;
   const app: App = new Hono<AppEnv>();
 
   registerClickRoute(app, services);
@@ -36,12 +36,7 @@ export function createApp(services: Services): App {
   registerStaticRoutes(app);
 
   app.notFound((c) => c.text("Not Found", 404));
-  app.onError((error, c) => {
-    const errorId = crypto.randomUUID();
-    logger.error({ errorId, err: error, path: c.req.path }, "request failed");
-    // Never a stack trace to a client; people go to the error page, machines get a status.
-    if (config.errorPageUrl && c.req.method === "GET") return c.redirect(config.errorPageUrl, 307);
-    return c.json({ status: "error", error: "internal error", errorId }, 500);
-  });
+  const respondToError = createErrorResponder(services);
+  app.onError((error, c) => respondToError(error, c.req.raw));
   return app;
 }

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import type { Server } from "bun";
-import { type App, createApp } from "./app";
+import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
+import { clickRoutes } from "./click/route";
 import type { Clickstore } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { ClickstorePool } from "./clickstore/pool";
@@ -68,7 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger.warn("API_SECRET_KEY is not set: the link API answers 404 to everything");
   }
 
-  const app = createApp({
+  const services: Services = {
     config,
     logger,
     links,
@@ -79,13 +80,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       notFoundUrl: config.notFoundUrl,
     }),
     clientIp: createClientIp(config.trustProxy),
-  });
+  };
+  const app = createApp(services);
 
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
     // WORKERS=N: every worker binds the same port and the kernel spreads the connections.
     reusePort: config.workers > 1,
+    // The click answered by Bun's router directly; everything else through the Hono app.
+    routes: clickRoutes(services),
     fetch: (request, bunServer) => app.fetch(request, bunServer),
     ...(config.tls
       ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }

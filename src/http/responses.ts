@@ -1,0 +1,35 @@
+import type { Config } from "../config";
+import type { Logger } from "../logger";
+
+// What Hono's c.redirect does with a Location beyond Latin-1, so both paths answer alike.
+const BEYOND_LATIN1 = /[\u0100-\uffff]/;
+
+/** A 307 to `url`, its Location header written as Hono's `c.redirect` writes it. */
+export function temporaryRedirect(url: string): Response {
+  return new Response(null, {
+    status: 307,
+    headers: { location: BEYOND_LATIN1.test(url) ? encodeURI(url) : url },
+  });
+}
+
+export function emptyResponse(status: number): Response {
+  return new Response(null, { status });
+}
+
+export type ErrorResponder = (error: unknown, request: Request) => Response;
+
+/**
+ * The answer to a request that failed: logged with an id, never a stack trace to the client;
+ * people (GET) go to ERROR_PAGE_URL when set, machines get a 500 with the id.
+ */
+export function createErrorResponder({ config, logger }: { config: Config; logger: Logger }): ErrorResponder {
+  return (error, request) => {
+    const errorId = crypto.randomUUID();
+    logger.error({ errorId, err: error, path: new URL(request.url).pathname }, "request failed");
+    if (config.errorPageUrl && request.method === "GET") return temporaryRedirect(config.errorPageUrl);
+    return new Response(JSON.stringify({ status: "error", error: "internal error", errorId }), {
+      status: 500,
+      headers: { "content-type": "application/json" },
+    });
+  };
+}
