@@ -157,21 +157,21 @@ export function loadConfig(env: Environment = process.env): Config {
   };
 }
 
-function urlPassword(url: string): string | undefined {
+/** A URL's password as written in the URL and decoded (a driver may quote either). */
+function urlPasswords(url: string | undefined): string[] {
+  if (url === undefined || !URL.canParse(url)) return [];
+  const written = new URL(url).password;
+  if (written === "") return [];
   try {
-    const password = new URL(url).password;
-    return password === "" ? undefined : password;
+    const decoded = decodeURIComponent(written);
+    return decoded === written ? [written] : [written, decoded];
   } catch {
-    return undefined;
+    return [written];
   }
 }
 
 /** Every secret value in the configuration, so the logger can keep each out of every line. */
 export function secretValues(config: Config): string[] {
-  const secrets = [
-    config.apiSecretKey,
-    config.metricsToken,
-    ...[config.databaseUrl, ...config.clickstores].map((url) => (url ? urlPassword(url) : undefined)),
-  ];
-  return secrets.filter((secret): secret is string => secret !== undefined);
+  const secrets = [config.apiSecretKey, config.metricsToken].filter((secret) => secret !== undefined);
+  return [...secrets, ...[config.databaseUrl, ...config.clickstores].flatMap(urlPasswords)];
 }
