@@ -53,11 +53,12 @@ describe("createLogger", () => {
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain("whatever-it-is");
     const [fields, header, error] = lines.entries();
-    expect(fields?.apiSecretKey).toBe(REDACTED);
-    expect((fields?.config as Record<string, unknown>).metricsToken).toBe(REDACTED);
-    expect((header?.headers as Record<string, unknown>).authorization).toBe(REDACTED);
-    expect(error?.msg).toBe(`message with ${REDACTED}`);
-    expect((error?.err as Record<string, unknown>).message).toBe(`upstream said ${REDACTED}`);
+    expect(fields).toMatchObject({ apiSecretKey: REDACTED, config: { metricsToken: REDACTED } });
+    expect(header).toMatchObject({ headers: { authorization: REDACTED } });
+    expect(error).toMatchObject({
+      msg: `message with ${REDACTED}`,
+      err: { message: `upstream said ${REDACTED}` },
+    });
   });
 
   test("writes one JSON object per line with a level name and an ISO time", () => {
