@@ -1,11 +1,14 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { RunningService } from "../../src/server";
+import { callApi } from "../support/api";
 import { Scrape } from "../support/metrics";
 import { freePort } from "../support/ports";
 import { PostgresServer } from "../support/postgres";
 import { RedisServer } from "../support/redis";
 import { click, LogLines, migrate, startTestService } from "../support/service";
-import { signedApi } from "../support/signed-api";
+
+// Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
+setDefaultTimeout(30_000);
 
 const SECRET = "api-secret-for-error-tests";
 
@@ -30,7 +33,7 @@ beforeAll(async () => {
     logs,
   );
   await postgres.stop();
-}, 30_000);
+});
 
 afterAll(async () => {
   await service?.stop();
@@ -63,13 +66,15 @@ test("a click that fails answers 500 with a request id, the same as in its log l
 });
 
 test("a failed API change: the proxy's request id is kept, the request is counted as an error", async () => {
-  const response = await signedApi(service.url, "create", { id: 6 }, SECRET);
+  const response = await callApi(service.url, "create", { payload: '{"id":6}', secret: SECRET });
   expect(response.status).toBe(500);
   const requestId = response.headers.get("x-request-id");
   expect(failures().at(-1)).toMatchObject({ requestId, path: "/api/v1/create" });
 
-  const viaProxy = await signedApi(service.url, "delete", { id: 6 }, SECRET, {
-    "x-request-id": "proxy-id-42",
+  const viaProxy = await callApi(service.url, "delete", {
+    payload: '{"id":6}',
+    secret: SECRET,
+    headers: { "x-request-id": "proxy-id-42" },
   });
   expect(viaProxy.status).toBe(500);
   expect(viaProxy.headers.get("x-request-id")).toBe("proxy-id-42");

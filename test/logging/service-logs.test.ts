@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { callApi } from "../support/api";
 import { sharedPostgres } from "../support/postgres";
 import { RedisServer } from "../support/redis";
 import { click, LogLines, migrate, spawnService, startTestService } from "../support/service";
-import { signedApi } from "../support/signed-api";
+
+// Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
+setDefaultTimeout(30_000);
 
 const SECRET = "api-secret-that-must-not-be-logged";
 const TOKEN = "metrics-token-that-must-not-be-logged";
@@ -26,7 +29,8 @@ afterAll(async () => {
 
 /** A few API calls and clicks, the same for each log level. */
 async function traffic(base: string): Promise<void> {
-  const api = (action: "create" | "delete", link: unknown) => signedApi(base, action, link, SECRET);
+  const api = (action: "create" | "delete", link: object) =>
+    callApi(base, action, { payload: JSON.stringify(link), secret: SECRET });
   expect(
     (await api("create", { id: 1, network: "adnet", target_url: { ios: "https://apps.apple.com/1" } }))
       .status,
@@ -126,7 +130,7 @@ describe("no secret in any log line", () => {
     );
     try {
       await traffic(service.url);
-      expect((await signedApi(service.url, "create", { id: 3 }, TOKEN)).status).toBe(404);
+      expect((await callApi(service.url, "create", { payload: '{"id":3}', secret: TOKEN })).status).toBe(404);
       const scrape = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(scrape.status).toBe(200);
       expect(

@@ -1,11 +1,14 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { RunningService } from "../../src/server";
+import { createLink } from "../support/api";
 import { Scrape } from "../support/metrics";
 import { freePort, waitFor } from "../support/ports";
 import { sharedPostgres } from "../support/postgres";
 import { RedisServer } from "../support/redis";
 import { click, LogLines, migrate, startTestService } from "../support/service";
-import { signedApi } from "../support/signed-api";
+
+// Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
+setDefaultTimeout(30_000);
 
 const SECRET = "api-secret-for-failure-tests";
 const IOS =
@@ -31,13 +34,7 @@ beforeAll(async () => {
     },
     logs,
   );
-  const created = await signedApi(
-    service.url,
-    "create",
-    { id: 1, target_url: { ios: "https://apps.apple.com/1" } },
-    SECRET,
-  );
-  expect(created.status).toBe(200);
+  await createLink(service.url, SECRET, { id: 1, target_url: { ios: "https://apps.apple.com/1" } });
 });
 
 afterAll(async () => {
