@@ -15,7 +15,8 @@ const OTHER_PLATFORM = "other";
 export const PUSH_RESULTS = ["ok", "timeout", "error"] as const;
 export type PushResult = (typeof PUSH_RESULTS)[number];
 
-export const CIRCUIT_STATES = ["closed", "open", "half_open"] as const;
+/** A node's circuit breaker: closed (pushes go to it), open (they don't), probing (a probe is under way). */
+export const CIRCUIT_STATES = ["closed", "open", "probing"] as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[number];
 
 export const API_ACTIONS = ["create", "delete"] as const;
@@ -49,7 +50,7 @@ export interface LinkCacheStats {
 
 /** The durable spool's size, read at scrape time. */
 export interface SpoolGauges {
-  readonly events: number;
+  readonly pendingEvents: number;
   readonly bytes: number;
 }
 
@@ -202,7 +203,7 @@ export class Metrics {
       help: "Click events waiting in the local spool for a clickstore.",
       registers: [this.registry],
       collect() {
-        this.set(spool.events);
+        this.set(spool.pendingEvents);
       },
     });
     new Gauge({

@@ -90,9 +90,9 @@ describe("clickstore nodes", () => {
     const metrics = new Metrics();
     const node = metrics.clickstoreNode("a:6379");
     node.setCircuit("open");
-    node.setCircuit("half_open");
+    node.setCircuit("probing");
     expect((await scrape(metrics)).nonZero("clicks_clickstore_circuit_state")).toEqual({
-      '{node="a:6379",state="half_open"}': 1,
+      '{node="a:6379",state="probing"}': 1,
     });
     expect(
       (await scrape(metrics)).value("clicks_clickstore_circuit_state", { node: "a:6379", state: "open" }),
@@ -117,9 +117,9 @@ describe("link cache, spool, API, invalid idfa", () => {
 
   test("spool depth and bytes are read from the spool at scrape time", async () => {
     const metrics = new Metrics();
-    const spool = { events: 0, bytes: 0 };
+    const spool = { pendingEvents: 0, bytes: 0 };
     metrics.watchSpool(spool);
-    spool.events = 12;
+    spool.pendingEvents = 12;
     spool.bytes = 3456;
     const result = await scrape(metrics);
     expect(result.value("clicks_spool_events")).toBe(12);
