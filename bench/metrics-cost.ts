@@ -54,8 +54,18 @@ const cells = await best("metric updates per click, cells (this service)", () =>
 );
 
 const registry = new Registry();
-const clicks = new Counter({ name: "c_total", help: "c", labelNames: ["platform", "outcome"], registers: [registry] });
-const pushes = new Counter({ name: "p_total", help: "p", labelNames: ["node", "result"], registers: [registry] });
+const clicks = new Counter({
+  name: "c_total",
+  help: "c",
+  labelNames: ["platform", "outcome"],
+  registers: [registry],
+});
+const pushes = new Counter({
+  name: "p_total",
+  help: "p",
+  labelNames: ["node", "result"],
+  registers: [registry],
+});
 const lookups = new Counter({ name: "l_total", help: "l", labelNames: ["result"], registers: [registry] });
 const seconds = new Histogram({ name: "s_seconds", help: "s", labelNames: ["node"], registers: [registry] });
 const clickChild = clicks.labels("ios", "redirected");
