@@ -29,7 +29,11 @@ export function registerApiRoutes(app: App, services: Services): void {
 
   const actionOf = (c: Context<AppEnv>): ApiAction =>
     c.req.param("action") === "create" ? "create" : "delete";
-  const answer = (action: ApiAction, result: ApiResult, response: Response) => {
+  const answer = <R extends Response | Promise<Response>>(
+    action: ApiAction,
+    result: ApiResult,
+    response: R,
+  ): R => {
     metrics.countApiRequest(action, result);
     return response;
   };
@@ -43,7 +47,7 @@ export function registerApiRoutes(app: App, services: Services): void {
     }),
     async (c) => {
       const action = actionOf(c);
-      if (!enabled) return answer(action, "disabled", c.notFound() as Response);
+      if (!enabled) return answer(action, "disabled", c.notFound());
       try {
         let form: Form;
         try {
@@ -63,7 +67,7 @@ export function registerApiRoutes(app: App, services: Services): void {
             !verifySignature(salt, payload, secret, pepper)
           ) {
             logger.debug({ action, signed: pepper !== undefined }, "link API request rejected");
-            return answer(action, "rejected", c.notFound() as Response);
+            return answer(action, "rejected", c.notFound());
           }
         }
         if (payload === undefined) {
