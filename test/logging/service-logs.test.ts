@@ -44,23 +44,29 @@ async function traffic(base: string): Promise<void> {
   expect((await click(base, "/click/9/go")).status).toBe(404);
 }
 
+/** What the service logs at this level through `traffic`, from start to stop. */
+async function linesAt(level: string): Promise<LogLines> {
+  const logs = new LogLines();
+  const service = await startTestService(
+    {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL_CLICKSTORE_1: redis.url,
+      API_SECRET_KEY: SECRET,
+      LOG_LEVEL: level,
+    },
+    logs,
+  );
+  try {
+    await traffic(service.url);
+  } finally {
+    await service.stop();
+  }
+  return logs;
+}
+
 describe("log lines", () => {
   test("at info: start, API changes, and not one line per click", async () => {
-    const logs = new LogLines();
-    const service = await startTestService(
-      {
-        DATABASE_URL: databaseUrl,
-        REDIS_URL_CLICKSTORE_1: redis.url,
-        API_SECRET_KEY: SECRET,
-        LOG_LEVEL: "info",
-      },
-      logs,
-    );
-    try {
-      await traffic(service.url);
-    } finally {
-      await service.stop();
-    }
+    const logs = await linesAt("info");
     expect(logs.entries().map((entry) => entry.msg)).toEqual([
       "links loaded",
       "clicks is listening",
@@ -75,22 +81,7 @@ describe("log lines", () => {
   });
 
   test("at debug: one line per click, and the invalid idfa", async () => {
-    const logs = new LogLines();
-    const service = await startTestService(
-      {
-        DATABASE_URL: databaseUrl,
-        REDIS_URL_CLICKSTORE_1: redis.url,
-        API_SECRET_KEY: SECRET,
-        LOG_LEVEL: "debug",
-      },
-      logs,
-    );
-    try {
-      await traffic(service.url);
-    } finally {
-      await service.stop();
-    }
-    const debug = logs.entries().filter((entry) => entry.level === "debug");
+    const debug = (await linesAt("debug")).entries().filter((entry) => entry.level === "debug");
     expect(debug.map(({ msg, linkId, platform, outcome }) => ({ msg, linkId, platform, outcome }))).toEqual([
       { msg: "click", linkId: 1, platform: "ios", outcome: "redirected" },
       { msg: "invalid_idfa", linkId: 1, platform: undefined, outcome: undefined },
@@ -105,6 +96,18 @@ describe("no secret in any log line", () => {
   const forms = (secret: string) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
   const SECRETS = [SECRET, TOKEN, REDIS_PASSWORD, DATABASE_PASSWORD].flatMap(forms);
 
+  /** Every secret set, over a Redis that asks for its password. */
+  function secretEnv(secured: RedisServer): Record<string, string> {
+    return {
+      // The test cluster trusts every local connection, so the password is accepted and ignored.
+      DATABASE_URL: databaseUrl.replace("postgres@", `postgres:${DATABASE_PASSWORD}@`),
+      REDIS_URL_CLICKSTORE_1: secured.url,
+      API_SECRET_KEY: SECRET,
+      METRICS_TOKEN: TOKEN,
+      LOG_LEVEL: "debug",
+    };
+  }
+
   function expectNoSecret(lines: string[]): void {
     for (const line of lines) {
       for (const secret of SECRETS) {
@@ -115,19 +118,8 @@ describe("no secret in any log line", () => {
 
   test("in-process, at debug, through API calls, scrapes, clicks and a clickstore going away", async () => {
     const secured = await RedisServer.start(REDIS_PASSWORD);
-    // The test cluster trusts every local connection, so the password is accepted and ignored.
-    const withPassword = databaseUrl.replace("postgres@", `postgres:${DATABASE_PASSWORD}@`);
     const logs = new LogLines();
-    const service = await startTestService(
-      {
-        DATABASE_URL: withPassword,
-        REDIS_URL_CLICKSTORE_1: secured.url,
-        API_SECRET_KEY: SECRET,
-        METRICS_TOKEN: TOKEN,
-        LOG_LEVEL: "debug",
-      },
-      logs,
-    );
+    const service = await startTestService(secretEnv(secured), logs);
     try {
       await traffic(service.url);
       expect((await callApi(service.url, "create", { payload: '{"id":3}', secret: TOKEN })).status).toBe(404);
@@ -150,15 +142,8 @@ describe("no secret in any log line", () => {
 
   test("the process as deployed (bun src/main.ts), from start to SIGTERM", async () => {
     const secured = await RedisServer.start(REDIS_PASSWORD);
-    const withPassword = databaseUrl.replace("postgres@", `postgres:${DATABASE_PASSWORD}@`);
     try {
-      const child = await spawnService({
-        DATABASE_URL: withPassword,
-        REDIS_URL_CLICKSTORE_1: secured.url,
-        API_SECRET_KEY: SECRET,
-        METRICS_TOKEN: TOKEN,
-        LOG_LEVEL: "debug",
-      });
+      const child = await spawnService(secretEnv(secured));
       await traffic(child.url);
       expect(await child.kill("SIGTERM")).toBe(0);
       const lines = child.output().split("\n").filter(Boolean);
