@@ -54,10 +54,13 @@ export interface SpoolGauges {
   readonly bytes: number;
 }
 
+/** One cell per key, e.g. per outcome of one platform. */
+function cellsBy<K extends string>(keys: readonly K[], cell: (key: K) => Cell): Record<K, Cell> {
+  return Object.fromEntries(keys.map((key) => [key, cell(key)])) as Record<K, Cell>;
+}
+
 function outcomeCells(counter: CellCounter<"platform" | "outcome">, platform: string) {
-  const cells = {} as Record<ClickOutcome, Cell>;
-  for (const outcome of CLICK_OUTCOMES) cells[outcome] = counter.cell({ platform, outcome });
-  return cells;
+  return cellsBy(CLICK_OUTCOMES, (outcome) => counter.cell({ platform, outcome }));
 }
 
 /**
@@ -154,8 +157,7 @@ export class Metrics {
 
   /** The recorder of one clickstore node; `node` is its label (no credentials). */
   clickstoreNode(node: string): NodeMetrics {
-    const results = {} as Record<PushResult, Cell>;
-    for (const result of PUSH_RESULTS) results[result] = this.pushes.cell({ node, result });
+    const results = cellsBy(PUSH_RESULTS, (result) => this.pushes.cell({ node, result }));
     const latency = this.pushSeconds.cell(node);
     const histogram = this.pushSeconds;
     const circuit = this.circuit;
