@@ -11,6 +11,8 @@ import { registerStaticRoutes } from "./http/static";
 import type { LinkCache } from "./links/cache";
 import type { LinkRepository } from "./links/repository";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics/metrics";
+import { registerMetricsRoute } from "./metrics/route";
 
 /** Everything the routes use, built once at start and handed in. */
 export interface Services {
@@ -21,6 +23,7 @@ export interface Services {
   clickstore: Clickstore;
   composeClick: ComposeClick;
   clientIp: ClientIp;
+  metrics: Metrics;
 }
 
 /** The listener is the request's environment: it knows the peer address. */
@@ -34,6 +37,7 @@ export function createApp(services: Services): App {
   registerApiRoutes(app, services);
   registerCheckRoute(app, services);
   registerStaticRoutes(app);
+  registerMetricsRoute(app, services);
 
   app.notFound((c) => c.text("Not Found", 404));
   const respondToError = createErrorResponder(services);

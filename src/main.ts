@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, loadConfig, secretValues } from "./config";
 import { createLogger } from "./logger";
 import { startService } from "./server";
 import { runWorkers, workerNumber } from "./workers";
@@ -14,14 +14,14 @@ try {
 }
 
 const worker = workerNumber();
-const rootLogger = createLogger(config.logLevel);
+const rootLogger = createLogger(config.logLevel, { secrets: secretValues(config) });
 
 if (config.workers > 1 && worker === undefined) {
   process.exit(await runWorkers(config.workers, rootLogger));
 }
 
 const logger = worker === undefined ? rootLogger : rootLogger.child({ worker });
-const service = await startService(config, logger).catch((error: unknown) => {
+const service = await startService(config, logger, worker).catch((error: unknown) => {
   logger.fatal({ err: error }, "clicks could not start");
   process.exit(1);
 });

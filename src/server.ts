@@ -4,7 +4,7 @@ import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
 import { clickRoutes } from "./click/route";
-import type { Clickstore } from "./clickstore/clickstore";
+import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
@@ -13,25 +13,37 @@ import { createClientIp } from "./http/client-ip";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics/metrics";
+import { startMetricsListener } from "./metrics/route";
 
 export interface RunningService {
   app: App;
   server: Server<undefined>;
   /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
   url: string;
+  metrics: Metrics;
+  /** The METRICS_PORT listener's base URL, when there is one. */
+  metricsUrl: string | undefined;
   /** Stops accepting, lets requests in flight finish, then closes the stores. */
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 5_000;
 
-function openClickstore(config: Config, logger: Logger): Clickstore {
-  if (config.clickstores.length === 0) return new FileClickstore(join(config.dataDir, "clicks.log"));
+function openClickstore(config: Config, logger: Logger, metrics: Metrics): Clickstore {
+  if (config.clickstores.length === 0) {
+    return new FileClickstore(join(config.dataDir, "clicks.log"), metrics.clickstoreNode("file"));
+  }
   return new ClickstorePool({
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
     logger,
+    metrics,
   });
+}
+
+function baseUrl(scheme: string, server: Server<undefined>): string {
+  return `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
 }
 
 /** What is safe to log of the configuration: no secrets, no passwords. */
@@ -40,23 +52,29 @@ export function describeConfig(config: Config): Record<string, unknown> {
     port: config.port,
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
-    clickstores: config.clickstores.length,
+    clickstores: config.clickstores.map(nodeLabel),
+    redisPushTimeoutMs: config.redisPushTimeoutMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
     trustProxy: config.trustProxy,
+    metricsPort: config.metricsPort,
+    metricsOnPublicPorts: config.metricsToken !== undefined,
+    logLevel: config.logLevel,
     workers: config.workers,
   };
 }
 
-/** Builds every service once, loads the links, and starts listening. */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+/** Builds every service once, loads the links, and starts listening (as worker `worker` of WORKERS). */
+export async function startService(config: Config, logger: Logger, worker = 1): Promise<RunningService> {
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
+  const metrics = new Metrics();
   const links = new LinkCache(repository);
-  const clickstore = openClickstore(config, logger);
+  metrics.watchLinkCache(links);
+  const clickstore = openClickstore(config, logger, metrics);
   try {
     const count = await links.load();
     await clickstore.ready(READY_TIMEOUT_MS);
@@ -80,9 +98,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       notFoundUrl: config.notFoundUrl,
     }),
     clientIp: createClientIp(config.trustProxy),
+    metrics,
   };
   const app = createApp(services);
 
+  // First, so that a taken METRICS_PORT stops the start before the public port opens.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : // Each worker counts its own clicks, so each serves them on a port of its own.
+        startMetricsListener({ host: config.host, port: config.metricsPort + worker - 1, metrics });
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -95,16 +120,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
       : {}),
   });
-  const scheme = config.tls ? "https" : "http";
-  const url = `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
-  logger.info({ url, config: describeConfig(config) }, "clicks is listening");
+  const url = baseUrl(config.tls ? "https" : "http", server);
+  const metricsUrl = metricsServer ? baseUrl("http", metricsServer) : undefined;
+  logger.info({ url, metricsUrl, config: describeConfig(config) }, "clicks is listening");
 
   return {
     app,
     server,
     url,
+    metrics,
+    metricsUrl,
     async stop() {
-      await server.stop();
+      await Promise.all([server.stop(), metricsServer?.stop()]);
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -1,7 +1,9 @@
 import type { BunRequest, Server } from "bun";
 import type { App, Services } from "../app";
 import type { PeerLookup } from "../http/client-ip";
+import { requestIdOf } from "../http/request-id";
 import { createErrorResponder, emptyResponse, temporaryRedirect } from "../http/responses";
+import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
 
 const MAX_LINK_ID = 2147483647;
 const DIGITS = /^\d{1,10}$/;
@@ -20,37 +22,59 @@ function rawQueryOf(url: string): string {
   return question === -1 ? "" : url.slice(question + 1);
 }
 
-/** The click as a plain request → response function: the listener answers it directly, Hono too. */
+/** The click as a plain request → response function: Bun's router answers it directly, Hono too. */
 export type ClickHandler = (request: Request, peers: PeerLookup, rawId: string) => Promise<Response>;
 
 /** GET /click/:id/go: resolve the link, compose the event, store it, then redirect. */
 export function createClickHandler(services: Services): ClickHandler {
-  const { links, clickstore, composeClick, clientIp, logger, config } = services;
+  const { links, clickstore, composeClick, clientIp, logger, config, metrics } = services;
+  // Read once: the level is fixed at start, and a click must not build a line nobody reads.
+  const logEachClick = logger.isLevelEnabled("debug");
 
-  const unknownLink = () =>
-    config.errorPageUrl ? temporaryRedirect(config.errorPageUrl) : emptyResponse(404);
+  const unknownLink = (rawId: string) => {
+    metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link");
+    if (logEachClick) logger.debug({ linkId: rawId, outcome: "unknown_link" }, "click");
+    return config.errorPageUrl ? temporaryRedirect(config.errorPageUrl) : emptyResponse(404);
+  };
 
   return async (request, peers, rawId) => {
-    const id = linkIdFrom(rawId);
-    if (id === undefined) return unknownLink();
-    const cached = links.lookup(id);
-    const link = cached instanceof Promise ? await cached : cached;
-    if (!link) return unknownLink();
-
-    const click = composeClick(link, {
-      rawQuery: rawQueryOf(request.url),
-      ip: clientIp(request, peers),
-      userAgent: request.headers.get("user-agent") ?? "",
-      nowMs: Date.now(),
-    });
-    if (click.invalidIdfa) logger.info({ linkId: id, network: link.network }, "invalid_idfa");
-
+    let platform = UNEXAMINED_PLATFORM;
     try {
-      await clickstore.push(click.event);
+      const id = linkIdFrom(rawId);
+      if (id === undefined) return unknownLink(rawId);
+      const cached = links.lookup(id);
+      const link = cached instanceof Promise ? await cached : cached;
+      if (!link) return unknownLink(rawId);
+
+      const click = composeClick(link, {
+        rawQuery: rawQueryOf(request.url),
+        ip: clientIp(request, peers),
+        userAgent: request.headers.get("user-agent") ?? "",
+        nowMs: Date.now(),
+      });
+      platform = click.platform;
+      if (click.invalidIdfa) {
+        metrics.countInvalidIdfa();
+        if (logEachClick) logger.debug({ linkId: id, network: link.network }, "invalid_idfa");
+      }
+
+      let outcome: ClickOutcome = click.hasTarget ? "redirected" : "not_found";
+      try {
+        await clickstore.push(click.event);
+      } catch (error) {
+        outcome = "error";
+        logger.error({ err: error, linkId: id, requestId: requestIdOf(request) }, "click event not stored");
+      }
+      const response =
+        click.redirectUrl === undefined ? emptyResponse(404) : temporaryRedirect(click.redirectUrl);
+      metrics.countClick(platform, outcome);
+      if (logEachClick) logger.debug({ linkId: id, platform, outcome }, "click");
+      return response;
     } catch (error) {
-      logger.error({ err: error, linkId: id }, "click event not stored");
+      // Answered by the error responder (logged there with a request id); counted here with what is known.
+      metrics.countClick(platform, "error");
+      throw error;
     }
-    return click.redirectUrl === undefined ? emptyResponse(404) : temporaryRedirect(click.redirectUrl);
   };
 }
 
@@ -66,7 +90,7 @@ type ClickRouteHandler = (
 
 /**
  * The click route for Bun.serve's own router: the hot path skips Hono's routing and context
- * (measured: bench/README). Same handler, same answers, same error page as through the app.
+ * (measured in docs/README-issue-5.md). Same handler, same answers, same error answer as through the app.
  */
 export function clickRoutes(
   services: Services,

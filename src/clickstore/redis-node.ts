@@ -1,5 +1,6 @@
 import Redis from "ioredis";
 import type { Logger } from "../logger";
+import type { NodeMetrics, PushResult } from "../metrics/metrics";
 import { PushBatcher } from "./batch";
 import { CLICK_QUEUE, redactUrl } from "./clickstore";
 
@@ -8,12 +9,21 @@ export interface RedisNodeOptions {
   /** A push that takes longer fails, so the click can go elsewhere. */
   pushTimeoutMs: number;
   logger: Logger;
+  metrics: NodeMetrics;
+}
+
+// ioredis rejects a command that outlived `commandTimeout` with exactly this message.
+const TIMED_OUT = "Command timed out";
+
+function failureOf(error: unknown): PushResult {
+  return error instanceof Error && error.message === TIMED_OUT ? "timeout" : "error";
 }
 
 /** One Redis clickstore, configured to fail fast rather than queue clicks while it is down. */
 export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
+  private readonly metrics: NodeMetrics;
   // The clicks of one event-loop turn go out as one RPUSH.
   private readonly batcher = new PushBatcher((events) => this.client.rpush(CLICK_QUEUE, ...events));
 
@@ -29,6 +39,8 @@ export class RedisNode {
       // Concurrent clicks share round trips.
       enableAutoPipelining: true,
     });
+    this.metrics = options.metrics;
+    this.metrics.watchConnection(() => this.client.status === "ready");
     const logger = options.logger.child({ clickstore: this.name });
     let reported = false;
     this.client.on("error", (error: Error) => {
@@ -42,8 +54,15 @@ export class RedisNode {
     });
   }
 
-  push(event: string): Promise<void> {
-    return this.batcher.push(event);
+  async push(event: string): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.batcher.push(event);
+    } catch (error) {
+      this.metrics.recordPush(failureOf(error), started);
+      throw error;
+    }
+    this.metrics.recordPush("ok", started);
   }
 
   async ping(): Promise<boolean> {

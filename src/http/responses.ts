@@ -1,5 +1,6 @@
 import type { Config } from "../config";
 import type { Logger } from "../logger";
+import { requestIdOf } from "./request-id";
 
 // What Hono's c.redirect does with a Location beyond Latin-1, so both paths answer alike.
 const BEYOND_LATIN1 = /[\u0100-\uffff]/;
@@ -18,18 +19,28 @@ export function emptyResponse(status: number): Response {
 
 export type ErrorResponder = (error: unknown, request: Request) => Response;
 
+/** The request's path as Hono's `c.req.path` gives it, for the log. */
+function pathOf(request: Request): string {
+  return new URL(request.url).pathname;
+}
+
 /**
- * The answer to a request that failed: logged with an id, never a stack trace to the client;
- * people (GET) go to ERROR_PAGE_URL when set, machines get a 500 with the id.
+ * The answer to a request that failed: logged with a request id that the answer carries too
+ * (x-request-id), never a stack trace to the client; people (GET) go to ERROR_PAGE_URL when set,
+ * machines get a 500 with the id.
  */
 export function createErrorResponder({ config, logger }: { config: Config; logger: Logger }): ErrorResponder {
   return (error, request) => {
-    const errorId = crypto.randomUUID();
-    logger.error({ errorId, err: error, path: new URL(request.url).pathname }, "request failed");
-    if (config.errorPageUrl && request.method === "GET") return temporaryRedirect(config.errorPageUrl);
-    return new Response(JSON.stringify({ status: "error", error: "internal error", errorId }), {
+    const requestId = requestIdOf(request);
+    logger.error({ requestId, err: error, method: request.method, path: pathOf(request) }, "request failed");
+    if (config.errorPageUrl && request.method === "GET") {
+      const response = temporaryRedirect(config.errorPageUrl);
+      response.headers.set("x-request-id", requestId);
+      return response;
+    }
+    return new Response(JSON.stringify({ status: "error", error: "internal error", errorId: requestId }), {
       status: 500,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-request-id": requestId },
     });
   };
 }

@@ -9,6 +9,7 @@ import { createClientIp, type PeerLookup } from "../../src/http/client-ip";
 import { LinkCache } from "../../src/links/cache";
 import type { LinkRepository } from "../../src/links/repository";
 import { createLogger } from "../../src/logger";
+import { Metrics } from "../../src/metrics/metrics";
 import type { RunningService } from "../../src/server";
 import { createLink } from "../support/api";
 import { sharedPostgres } from "../support/postgres";
@@ -137,6 +138,7 @@ describe("a click that fails", () => {
       clickstore,
       composeClick: createClickComposer({ detectPlatform: createPlatformDetector(), notFoundUrl: undefined }),
       clientIp: createClientIp("off"),
+      metrics: new Metrics(),
     };
   }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisNode } from "../../src/clickstore/redis-node";
 import { createLogger } from "../../src/logger";
+import { Metrics } from "../../src/metrics/metrics";
 import { RedisServer } from "../support/redis";
 
 let redis: RedisServer;
@@ -8,7 +9,12 @@ let node: RedisNode;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  node = new RedisNode({ url: redis.url, pushTimeoutMs: 1_000, logger: createLogger("silent") });
+  node = new RedisNode({
+    url: redis.url,
+    pushTimeoutMs: 1_000,
+    logger: createLogger("silent"),
+    metrics: new Metrics().clickstoreNode("test"),
+  });
   expect(await node.ready(5_000)).toBe(true);
 });
 
