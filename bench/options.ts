@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** With a number: instead of the comparison, click the service until it has served this many clicks, sampling its memory. */
   soak: number | undefined;
   out: string | undefined;
+  /** A git revision whose service is measured beside this one, in the same alternation (before/after). */
+  compare: string | undefined;
   /** Write a CPU profile of each service process (bun --cpu-prof) into this folder. */
   profile: string | undefined;
 }
@@ -33,6 +35,7 @@ export const USAGE = `bun run bench [-- options]
   --connections N      wrk connections (default 64)
   --soak CLICKS        keep-alive clicks on one service until it served this many; memory sampled per run
   --out FILE           where the JSON goes (default bench/results/<time>.json)
+  --compare REV        also measure the service of git revision REV (WORKERS=1), for before/after
   --profile DIR        CPU profiles of the service processes (bun --cpu-prof, also as markdown) into DIR`;
 
 function whole(name: string, text: string): number {
@@ -58,6 +61,7 @@ export function readOptions(argv: string[]): BenchOptions {
       soak: { type: "string" },
       out: { type: "string" },
       profile: { type: "string" },
+      compare: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -80,5 +84,6 @@ export function readOptions(argv: string[]): BenchOptions {
     soak: values.soak === undefined ? undefined : whole("soak", values.soak),
     out: values.out,
     profile: values.profile,
+    compare: values.compare,
   };
 }

@@ -121,7 +121,8 @@ export function summarize(runs: RunResult[], memory: Record<string, Memory>, sha
   );
 
   // The headline is the default configuration (the fewest workers): its worst shape.
-  const services = rows.filter((row) => row.kind === "service");
+  // This tree's service (not one of another revision, --compare).
+  const services = rows.filter((row) => row.kind === "service" && !row.target.includes("@"));
   const fewest = Math.min(...services.map((row) => row.workers));
   const headline = services.filter((row) => row.workers === fewest);
   const first = headline[0];

@@ -7,7 +7,7 @@
  * by shape, alternating baseline and service. Prints a table and one final line; the full results
  * go to bench/results/ as JSON. `--micro` runs the micro-benchmarks instead (bench/micro.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type Redis from "ioredis";
@@ -91,23 +91,47 @@ interface ServiceSetup {
   profileDir: string | undefined;
 }
 
-async function startService(workers: number, setup: ServiceSetup): Promise<Target> {
+/** The project as it was at `revision`, in a temporary folder, sharing this tree's node_modules. */
+function checkoutRevision(revision: string): { dir: string; name: string } {
+  const name = Bun.spawnSync(["git", "-C", ROOT, "rev-parse", "--short", revision]).stdout.toString().trim();
+  if (!name) throw new Error(`--compare ${revision}: not a git revision`);
+  const dir = tempDir("clicks-rev-");
+  const extract = Bun.spawnSync(["sh", "-c", `git -C "${ROOT}" archive "${name}" | tar -x -C "${dir}"`], {
+    stderr: "pipe",
+  });
+  if (extract.exitCode !== 0) throw new Error(`--compare ${revision}: ${extract.stderr.toString()}`);
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return { dir, name };
+}
+
+async function startService(
+  workers: number,
+  setup: ServiceSetup,
+  revision?: { dir: string; name: string },
+): Promise<Target> {
   const httpsPort = setup.tls ? freePort() : undefined;
   // The production configuration: Postgres, one Redis clickstore, signed API, info logs.
-  const service: ServiceProcess = await spawnService({
-    DATABASE_URL: setup.databaseUrl,
-    REDIS_URL_CLICKSTORE_1: setup.redisUrl,
-    API_SECRET_KEY: "bench-secret",
-    ERROR_PAGE_URL: "https://www.example.com/error",
-    LOG_LEVEL: "info",
-    WORKERS: String(workers),
-    ...(setup.profileDir
-      ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${setup.profileDir}` }
-      : {}),
-    ...(setup.tls && httpsPort
-      ? { HTTPS_PORT: String(httpsPort), TLS_CERT_FILE: setup.tls.certFile, TLS_KEY_FILE: setup.tls.keyFile }
-      : {}),
-  });
+  const service: ServiceProcess = await spawnService(
+    {
+      DATABASE_URL: setup.databaseUrl,
+      REDIS_URL_CLICKSTORE_1: setup.redisUrl,
+      API_SECRET_KEY: "bench-secret",
+      ERROR_PAGE_URL: "https://www.example.com/error",
+      LOG_LEVEL: "info",
+      WORKERS: String(workers),
+      ...(setup.profileDir
+        ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${setup.profileDir}` }
+        : {}),
+      ...(setup.tls && httpsPort
+        ? {
+            HTTPS_PORT: String(httpsPort),
+            TLS_CERT_FILE: setup.tls.certFile,
+            TLS_KEY_FILE: setup.tls.keyFile,
+          }
+        : {}),
+    },
+    revision?.dir,
+  );
   // Each worker says it listens; the first to say so is not all of them.
   await waitFor(
     `${workers} workers listening`,
@@ -115,7 +139,7 @@ async function startService(workers: number, setup: ServiceSetup): Promise<Targe
     30_000,
   );
   return {
-    name: `service w=${workers}`,
+    name: revision ? `service@${revision.name}` : `service w=${workers}`,
     kind: "service",
     workers,
     pid: service.process.pid,
@@ -294,6 +318,7 @@ async function main(): Promise<void> {
   const baseline = await startBaseline(tls);
   const services: Target[] = [];
   for (const workers of options.workers) services.push(await startService(workers, setup));
+  if (options.compare) services.push(await startService(1, setup, checkoutRevision(options.compare)));
   const redisPid = findProcess(`redis-server 127.0.0.1:${redisServer.port}`);
   if (redisPid === undefined) throw new Error("cannot find the redis-server process");
   const context: RunContext = { options, redis: redisServer.client(), redisPid, traffic, dataFile };
