@@ -160,7 +160,7 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
     "extra",
     "dup",
   ];
-  const widths = [10, 13, 9, 6, 7, 7, 8, 6, 8, 6, 6, 5, 5, 4];
+  const widths = [10, 15, 9, 6, 7, 7, 8, 6, 8, 6, 6, 5, 5, 4];
   const lines = [header.map((text, i) => cell(text, widths[i] as number)).join(" | ")];
   lines.push(widths.map((width) => "-".repeat(width)).join("-|-"));
   for (const row of summary.rows) {
