@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { App, AppEnv, Services } from "../app";
+import { MAX_CLICK_QUERY_BYTES } from "../http/limits";
 
 const MAX_LINK_ID = 2147483647;
 const DIGITS = /^\d{1,10}$/;
@@ -24,15 +25,18 @@ export function registerClickRoute(app: App, services: Services): void {
     config.errorPageUrl ? c.redirect(config.errorPageUrl, 307) : c.body(null, 404);
 
   app.get("/click/:id/go", async (c) => {
+    const request = c.req.raw;
+    const rawQuery = rawQueryOf(request.url);
+    // Bun sends the target percent-encoded, so its length in characters is its length in bytes.
+    if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return c.body(null, 414);
     const id = linkIdFrom(c.req.param("id"));
     if (id === undefined) return unknownLink(c);
     const cached = links.lookup(id);
     const link = cached instanceof Promise ? await cached : cached;
     if (!link) return unknownLink(c);
 
-    const request = c.req.raw;
     const click = composeClick(link, {
-      rawQuery: rawQueryOf(request.url),
+      rawQuery,
       ip: clientIp(request, c.env),
       userAgent: request.headers.get("user-agent") ?? "",
       nowMs: Date.now(),
