@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { RunningService } from "../../src/server";
 import { type ClickBackends, hostileClick, runHostileClick, startClickBackends } from "../support/hostile";
-import { startTestService } from "../support/service";
+import { captureLogs, startTestService } from "../support/service";
 
 // The same generator as `bun run fuzz`, at a fixed seed and a count that keeps this file to seconds.
 const SEED = 7;
@@ -10,13 +10,14 @@ const RUNS = 300;
 
 let backends: ClickBackends;
 let service: RunningService;
+const logs = captureLogs();
 
 beforeAll(async () => {
   backends = await startClickBackends();
-  service = await startTestService({
-    DATABASE_URL: backends.databaseUrl,
-    REDIS_URL_CLICKSTORE_1: backends.redis.url,
-  });
+  service = await startTestService(
+    { DATABASE_URL: backends.databaseUrl, REDIS_URL_CLICKSTORE_1: backends.redis.url },
+    logs.logger,
+  );
 }, 30_000);
 
 afterAll(async () => {
@@ -37,3 +38,7 @@ test("every hostile click gets a proper answer and writes only well-formed event
     { seed: SEED, numRuns: RUNS },
   );
 }, 60_000);
+
+test("no hostile click was logged as an error", () => {
+  expect(logs.entries().filter((entry) => entry.level >= 50)).toEqual([]);
+});

@@ -2,9 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import pino from "pino";
 import { loadConfig } from "../../src/config";
 import { openPostgres } from "../../src/db/database";
-import { createLogger } from "../../src/logger";
+import { createLogger, type Logger } from "../../src/logger";
 import { type RunningService, startService } from "../../src/server";
 import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
@@ -30,7 +31,7 @@ export async function migrate(databaseUrl: string): Promise<void> {
 type Env = Record<string, string | undefined>;
 
 /** The service in this process, on a free loopback port, with its data in a temporary folder. */
-export async function startTestService(env: Env = {}): Promise<RunningService> {
+export async function startTestService(env: Env = {}, logger?: Logger): Promise<RunningService> {
   const config = loadConfig({
     PORT: String(freePort()),
     HOST: "127.0.0.1",
@@ -38,7 +39,20 @@ export async function startTestService(env: Env = {}): Promise<RunningService> {
     LOG_LEVEL: "silent",
     ...env,
   });
-  return startService(config, createLogger(config.logLevel));
+  return startService(config, logger ?? createLogger(config.logLevel));
+}
+
+export interface CapturedLogs {
+  logger: Logger;
+  /** Every entry logged so far, parsed. */
+  entries(): Array<{ level: number; msg?: string }>;
+}
+
+/** A logger that keeps its JSON lines in memory, for tests that check what was (not) logged. */
+export function captureLogs(level = "info"): CapturedLogs {
+  const lines: string[] = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(line) });
+  return { logger, entries: () => lines.map((line) => JSON.parse(line)) };
 }
 
 export interface ServiceProcess {
