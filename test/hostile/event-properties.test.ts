@@ -88,6 +88,38 @@ describe("the event string, whatever the input", () => {
   });
 });
 
+test("well-formed input still gives the foundation's event, byte for byte", () => {
+  const compose = createClickComposer({
+    detectPlatform: createPlatformDetector(),
+    notFoundUrl: undefined,
+    newClickId: () => "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+  });
+  const { event } = compose(
+    {
+      ...link,
+      targetUrl: { default: "https://x.example/", ios: "itms-apps://apps.apple.com/app/id1" },
+      attributionWindowIdfa: 1440,
+    },
+    {
+      rawQuery:
+        "idfa=ab34f9c2d1e04b7a9c3d2e1f0a9b8c7d&click=c%201&cb=x+y&utm=%C3%A9t%C3%A9&z=%zz&a=1&a=2&q=~a.b_c-d!*'()",
+      ip: "203.0.113.5",
+      userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)\tMobile",
+      nowMs: 1_795_851_524_709,
+    },
+  );
+  expect(event).toBe(
+    "203.0.113.5 1795851524 clicks /t/click ad=ad%201%2F2&adgroup&adid=AB34F9C2-D1E0-4B7A-9C3D-2E1F0A9B8C7D" +
+      "&attr_window_from=2026-11-28T07%3A38%3A44%2B00%3A00&attr_window_till=2026-11-29T07%3A38%3A44%2B00%3A00" +
+      "&campaign=spring%20sale%20%26%20more&campaign_link_id=7&click=c%201&click_id=0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b" +
+      "&created_at=2026-11-28T07%3A38%3A44%2B00%3A00&idfa_comb=AB34F9C2-D1E0-4B7A-9C3D-2E1F0A9B8C7D" +
+      "&lookup_key=d3ccd14cccd53fd2cc2fc67aab413f1c&network=net&partner_data=x%20y" +
+      "&redirect_url=itms-apps%3A%2F%2Fapps.apple.com%2Fapp%2Fid1" +
+      "&reqparams=a%3D2%26cb%3Dx%2520y%26q%3D~a.b_c-d%2521%252A%2527%2528%2529%26utm%3D%25C3%25A9t%25C3%25A9%26z%3D%2525zz" +
+      "&user_id=3 Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)\tMobile",
+  );
+});
+
 describe("form decoding", () => {
   test("undoes form encoding for text from every plane", () => {
     fc.assert(
