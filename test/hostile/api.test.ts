@@ -5,6 +5,7 @@ import { type Database, openPostgres } from "../../src/db/database";
 import { IDLE_TIMEOUT_SECONDS, MAX_BODY_BYTES } from "../../src/http/limits";
 import { createLinkRepository } from "../../src/links/repository";
 import type { RunningService } from "../../src/server";
+import { apiForm, callApi } from "../support/api";
 import { type ClickBackends, HOSTILE_LINK, startClickBackends } from "../support/hostile";
 import { rawRequest } from "../support/raw-http";
 import { captureLogs, click, startTestService } from "../support/service";
@@ -46,31 +47,34 @@ async function snapshot(): Promise<string> {
   return JSON.stringify(links.sort((a, b) => a.id - b.id));
 }
 
-/** The form the analytics tool sends: campaign_link exactly as signed, and its pepper (null: none). */
-function form(payload: string, pepper: string | null = sign("salt-1", payload, SECRET)): string {
-  const fields = [`campaign_link=${encodeURIComponent(payload)}`];
-  if (pepper !== null) fields.push(`pepper=${pepper}`);
-  return fields.join("&");
+const SALT = "salt-1";
+
+/** A form signed as the analytics tool signs it. */
+const signedForm = (payload: string) => apiForm(payload, sign(SALT, payload, SECRET));
+
+/** POSTs a ready-made form body to the API. */
+function postForm(action: string, body: string): Promise<Response> {
+  return fetch(`${service.url}/api/v1/${action}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-api-salt": SALT },
+    body,
+  });
 }
 
-/** A POST to the API with this X-API-SALT (null: no such header). */
-function post(action: string, body: string, salt: string | null = "salt-1"): Promise<Response> {
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
-  if (salt !== null) headers["x-api-salt"] = salt;
-  return fetch(`${service.url}/api/v1/${action}`, { method: "POST", headers, body });
-}
+/** A signed create of one link (the shared helper, with this file's secret and salt). */
+const create = (link: unknown) =>
+  callApi(service.url, "create", { payload: JSON.stringify(link), secret: SECRET, salt: SALT });
 
 /** A signed create whose whole body is exactly `bytes` long (padded in the campaign name). */
 function createBodyOf(bytes: number, id: number): string {
-  const base = form(JSON.stringify({ id, campaign: "" }));
-  const payload = JSON.stringify({ id, campaign: "c".repeat(bytes - base.length) });
-  const body = form(payload);
+  const base = signedForm(JSON.stringify({ id, campaign: "" }));
+  const body = signedForm(JSON.stringify({ id, campaign: "c".repeat(bytes - base.length) }));
   if (body.length !== bytes) throw new Error(`padding missed: ${body.length} ≠ ${bytes}`);
   return body;
 }
 
 const head = (length: string) =>
-  `POST /api/v1/create HTTP/1.1\r\nHost: clicks.test\r\nX-API-SALT: salt-1\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n`;
+  `POST /api/v1/create HTTP/1.1\r\nHost: clicks.test\r\nX-API-SALT: ${SALT}\r\nContent-Type: application/x-www-form-urlencoded\r\n${length}\r\n`;
 const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
 
 describe(`bodies over ${MAX_BODY_BYTES / 1024} KiB`, () => {
@@ -82,10 +86,10 @@ describe(`bodies over ${MAX_BODY_BYTES / 1024} KiB`, () => {
   });
 
   test(`a body of exactly ${MAX_BODY_BYTES} bytes is read; one byte more is refused with 413`, async () => {
-    const atLimit = await post("create", createBodyOf(MAX_BODY_BYTES, 601));
+    const atLimit = await postForm("create", createBodyOf(MAX_BODY_BYTES, 601));
     expect(atLimit.status).toBe(200);
     const stored = await snapshot();
-    const over = await post("create", createBodyOf(MAX_BODY_BYTES + 1, 602));
+    const over = await postForm("create", createBodyOf(MAX_BODY_BYTES + 1, 602));
     expect(over.status).toBe(413);
     expect(await snapshot()).toBe(stored);
   });
@@ -117,7 +121,7 @@ describe(`bodies over ${MAX_BODY_BYTES / 1024} KiB`, () => {
   });
 
   test("a chunked body under the limit is read as any other", async () => {
-    const body = form(JSON.stringify({ id: 604, target_url: { default: "https://chunked.example/" } }));
+    const body = signedForm(JSON.stringify({ id: 604, target_url: { default: "https://chunked.example/" } }));
     const response = await rawRequest(port, [
       head("Transfer-Encoding: chunked\r\nConnection: close\r\n"),
       chunk(body.slice(0, 10)),
@@ -132,7 +136,7 @@ describe(`bodies over ${MAX_BODY_BYTES / 1024} KiB`, () => {
 
   test("a Content-Length shorter than the body: only that much is read, which no longer matches its signature", async () => {
     const before = await snapshot();
-    const body = form(JSON.stringify({ id: 605, campaign: "lying" }));
+    const body = signedForm(JSON.stringify({ id: 605, campaign: "lying" }));
     const response = await rawRequest(
       port,
       `${head(`Content-Length: ${body.length - 20}\r\nConnection: close\r\n`)}${body}`,
@@ -143,7 +147,7 @@ describe(`bodies over ${MAX_BODY_BYTES / 1024} KiB`, () => {
 
   test("Content-Length and Transfer-Encoding together, or two lengths: Bun refuses (400), nothing changes", async () => {
     const before = await snapshot();
-    const body = form(JSON.stringify({ id: 606 }));
+    const body = signedForm(JSON.stringify({ id: 606 }));
     for (const lengths of [
       `Content-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n`,
       `Content-Length: ${body.length}\r\nContent-Length: 5\r\n`,
@@ -161,23 +165,25 @@ describe("signatures", () => {
     campaign: "signed",
     target_url: { default: "https://signed.example/" },
   });
-  const right = sign("salt-1", payload, SECRET);
+  const right = sign(SALT, payload, SECRET);
+  const attempt = (action: "create" | "delete", pepper: string | null, salt: string | null = SALT) =>
+    callApi(service.url, action, { payload, salt, pepper });
 
   test.each([
-    ["forged", "0123456789abcdef0123456789abcdef01234567", "salt-1"],
-    ["truncated", right.slice(0, -1), "salt-1"],
-    ["empty", "", "salt-1"],
-    ["missing", null, "salt-1"],
-    ["upper-cased", right.toUpperCase(), "salt-1"],
-    ["made with another secret", sign("salt-1", payload, "another-secret"), "salt-1"],
-    ["made for another salt", sign("salt-2", payload, SECRET), "salt-1"],
+    ["forged", "0123456789abcdef0123456789abcdef01234567", SALT],
+    ["truncated", right.slice(0, -1), SALT],
+    ["empty", "", SALT],
+    ["missing", null, SALT],
+    ["upper-cased", right.toUpperCase(), SALT],
+    ["made with another secret", sign(SALT, payload, "another-secret"), SALT],
+    ["made for another salt", sign("salt-2", payload, SECRET), SALT],
     ["right, but without X-API-SALT", right, null],
-    ["right, but with an empty X-API-SALT", right, ""],
-    ["padded to the right length with non-ASCII", `${right.slice(0, 38)}é`, "salt-1"],
+    ["right for its salt, but sent with an empty X-API-SALT", right, ""],
+    ["padded to the right length with non-ASCII", `${right.slice(0, 38)}é`, SALT],
   ] as Array<[string, string | null, string | null]>)("%s: 404, nothing changes", async (_, pepper, salt) => {
     const before = await snapshot();
-    for (const action of ["create", "delete"]) {
-      const response = await post(action, form(payload, pepper), salt);
+    for (const action of ["create", "delete"] as const) {
+      const response = await attempt(action, pepper, salt);
       expect(response.status).toBe(404);
     }
     expect(await snapshot()).toBe(before);
@@ -189,7 +195,7 @@ describe("signatures", () => {
       id: HOSTILE_LINK.id,
       target_url: { default: "https://attacker.example/" },
     });
-    const response = await post("create", form(other, right));
+    const response = await callApi(service.url, "create", { payload: other, salt: SALT, pepper: right });
     expect(response.status).toBe(404);
     expect(await snapshot()).toBe(before);
     expect((await click(service.url, `/click/${HOSTILE_LINK.id}/go`)).headers.get("location")).toBe(
@@ -206,7 +212,7 @@ describe("signatures", () => {
         async (at, replacement) => {
           fc.pre(right[at] !== replacement);
           const pepper = `${right.slice(0, at)}${replacement}${right.slice(at + 1)}`;
-          expect((await post("create", form(payload, pepper))).status).toBe(404);
+          expect((await attempt("create", pepper)).status).toBe(404);
         },
       ),
       { seed: SEED, numRuns: 60 },
@@ -215,7 +221,7 @@ describe("signatures", () => {
   });
 
   test("the right signature is accepted (the refusals above are not for some other reason)", async () => {
-    expect((await post("create", form(payload))).status).toBe(200);
+    expect((await attempt("create", right)).status).toBe(200);
     expect((await click(service.url, "/click/701/go")).headers.get("location")).toBe(
       "https://signed.example/",
     );
@@ -237,7 +243,7 @@ describe("prototype keys in the JSON", () => {
   test("__proto__ and constructor at the top change nothing beyond the link's own fields", async () => {
     const before = await snapshot();
     const payload = `{"id":801,"campaign":"own","__proto__":{"campaign":"polluted","network":"polluted","id":802,"polluted":true},"constructor":{"prototype":{"polluted":true}},"prototype":{"polluted":true}}`;
-    expect((await post("create", form(payload))).status).toBe(200);
+    expect((await callApi(service.url, "create", { payload, secret: SECRET })).status).toBe(200);
 
     const links = await createLinkRepository(database.db).all();
     const created = links.find((link) => link.id === 801);
@@ -262,7 +268,7 @@ describe("prototype keys in the JSON", () => {
     "a target_url key named %s is refused with 400 naming target_url, nothing changes",
     async (_, payload) => {
       const before = await snapshot();
-      const response = await post("create", form(payload));
+      const response = await callApi(service.url, "create", { payload, secret: SECRET });
       expect(response.status).toBe(400);
       expect(((await response.json()) as { field: string }).field).toBe("target_url");
       expect(await snapshot()).toBe(before);
@@ -301,7 +307,7 @@ describe("target URLs that could inject a header or run code", () => {
         { id: 901, target_url: { ios: "https://ok.example/", android: url } },
         { id: 901, campaign_url: url },
       ]) {
-        const response = await post("create", form(JSON.stringify(link)));
+        const response = await create(link);
         expect(response.status).toBe(400);
       }
       expect(await snapshot()).toBe(before);
@@ -316,9 +322,7 @@ describe("target URLs that could inject a header or run code", () => {
         fc.option(fc.tuple(fc.nat(), bad)),
         async (url, injection) => {
           if (injection === null) {
-            expect(
-              (await post("create", form(JSON.stringify({ id: 902, target_url: { default: url } })))).status,
-            ).toBe(200);
+            expect((await create({ id: 902, target_url: { default: url } })).status).toBe(200);
             expect((await click(service.url, "/click/902/go")).headers.get("location")).toBe(url);
             return;
           }
@@ -326,10 +330,7 @@ describe("target URLs that could inject a header or run code", () => {
           const position = at % (url.length + 1);
           const injected = `${url.slice(0, position)}${char}${url.slice(position)}`;
           const before = await snapshot();
-          expect(
-            (await post("create", form(JSON.stringify({ id: 902, target_url: { default: injected } }))))
-              .status,
-          ).toBe(400);
+          expect((await create({ id: 902, target_url: { default: injected } })).status).toBe(400);
           expect(await snapshot()).toBe(before);
         },
       ),

@@ -4,7 +4,6 @@ import { createClickComposer } from "../../src/click/click";
 import { EVENT_KEYS } from "../../src/click/event";
 import { createPlatformDetector } from "../../src/click/platform";
 import { decodeFormComponent } from "../../src/click/query";
-import type { CampaignLink } from "../../src/db/schema";
 import { eventProblems, parseEvent } from "../support/consumer";
 import {
   anyText,
@@ -15,27 +14,21 @@ import {
   queryFieldsOf,
   wellFormedPairs,
 } from "../support/hostile";
+import { linkRow } from "../support/links";
 
 // The click pipeline as plain functions: thousands of cases in milliseconds, including inputs
 // that HTTP cannot carry (lone surrogates, CR and LF in a User-Agent).
 const SEED = 11;
 
-const link: CampaignLink = {
+const link = linkRow({
   id: 7,
   campaign: "spring sale & more",
-  adgroup: null,
   ad: "ad 1/2",
   network: "net",
-  country: null,
-  device: null,
-  campaignUrl: null,
   targetUrl: { default: "https://x.example/" },
   attributionWindowFingerprint: 60,
-  attributionWindowIdfa: null,
   userId: 3,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-};
+});
 
 const composeClick = createClickComposer({
   detectPlatform: createPlatformDetector(),
