@@ -14,8 +14,18 @@
 /** A click's query longer than this (as sent, percent-encoded) gets 414 and writes no event. */
 export const MAX_CLICK_QUERY_BYTES = 8 * 1024;
 
-/** No route takes more: Bun refuses a larger declared body itself; the API route counts streamed ones. */
+/**
+ * The link API takes no more: a larger declared body gets its 413 from the Content-Length alone,
+ * a chunked one as soon as it runs over; nothing beyond this is ever read.
+ */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * What Bun itself accepts on any route (`maxRequestBodySize`), so that no client can make it take
+ * in more; a larger body gets Bun's bare 413 before any route runs. Above MAX_BODY_BYTES so that
+ * the API answers its own, counted 413 to the bodies a real caller might send.
+ */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 /**
  * Seconds a connection may stay silent (between requests, or while sending a body) before it is

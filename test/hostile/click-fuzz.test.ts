@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { RunningService } from "../../src/server";
 import { type ClickBackends, hostileClick, runHostileClick, startClickBackends } from "../support/hostile";
-import { captureLogs, startTestService } from "../support/service";
+import { LogLines, startTestService } from "../support/service";
 
 // The same generator as `bun run fuzz`, at a fixed seed and a count that keeps this file to seconds.
 const SEED = 7;
@@ -10,13 +10,13 @@ const RUNS = 300;
 
 let backends: ClickBackends;
 let service: RunningService;
-const logs = captureLogs();
+const logs = new LogLines();
 
 beforeAll(async () => {
   backends = await startClickBackends();
   service = await startTestService(
     { DATABASE_URL: backends.databaseUrl, REDIS_URL_CLICKSTORE_1: backends.redis.url },
-    logs.logger,
+    logs,
   );
 }, 30_000);
 
@@ -40,5 +40,5 @@ test("every hostile click gets a proper answer and writes only well-formed event
 }, 60_000);
 
 test("no hostile click was logged as an error", () => {
-  expect(logs.entries().filter((entry) => entry.level >= 50)).toEqual([]);
+  expect(logs.entries().filter((entry) => (entry.level as number) >= 50)).toEqual([]);
 });

@@ -8,6 +8,8 @@ export interface ApiCall {
   salt?: string | null;
   /** Overrides the correct signature; null sends no pepper field at all. */
   pepper?: string | null;
+  /** Sent along, e.g. a proxy's X-Request-Id. */
+  headers?: Record<string, string>;
 }
 
 /** The form body the analytics tool sends: campaign_link exactly as signed, and its pepper (null: none). */
@@ -26,7 +28,10 @@ export function callApi(base: string, action: "create" | "delete", call: ApiCall
       : call.secret === undefined
         ? ""
         : sign(salt ?? "", call.payload, call.secret);
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+  const headers: Record<string, string> = {
+    ...call.headers,
+    "content-type": "application/x-www-form-urlencoded",
+  };
   if (salt !== null) headers["x-api-salt"] = salt;
   return fetch(`${base}/api/v1/${action}`, { method: "POST", headers, body: apiForm(call.payload, pepper) });
 }

@@ -27,6 +27,11 @@ export interface RawOptions {
   end?: boolean;
   /** Written one after another, this far apart: a slow client. */
   intervalMs?: number;
+  /**
+   * Wait for the server to close the connection (default false: stop at the end of the first
+   * whole answer, one with a Content-Length; an answer without one is read until the close).
+   */
+  untilClosed?: boolean;
 }
 
 /** Everything up to the empty line, as one Latin-1 string (header bytes are bytes). */
@@ -47,13 +52,21 @@ function parseHead(raw: Buffer): Pick<RawResponse, "status" | "headers" | "body"
   };
 }
 
-/** Sends these bytes on a fresh connection and collects the answer until the server closes. */
+/** A whole answer: its head, and as many body bytes as its Content-Length says. */
+function isComplete(raw: Buffer): boolean {
+  const end = raw.indexOf("\r\n\r\n");
+  if (end === -1) return false;
+  const length = parseHead(raw).headers.get("content-length");
+  return length !== undefined && raw.length - (end + 4) >= Number(length);
+}
+
+/** Sends these bytes on a fresh connection and collects the answer (see `untilClosed`). */
 export function rawRequest(
   port: number,
   chunks: string | Uint8Array | Array<string | Uint8Array>,
   options: RawOptions = {},
 ): Promise<RawResponse> {
-  const { timeoutMs = 5_000, end = false, intervalMs } = options;
+  const { timeoutMs = 5_000, end = false, intervalMs, untilClosed = false } = options;
   const parts = Array.isArray(chunks) ? chunks : [chunks];
   return new Promise((resolve) => {
     const started = performance.now();
@@ -82,6 +95,7 @@ export function rawRequest(
     socket.on("data", (data) => {
       answeredAfterMs ??= performance.now() - started;
       received.push(typeof data === "string" ? Buffer.from(data, "latin1") : data);
+      if (!untilClosed && isComplete(Buffer.concat(received))) finish(false);
     });
     // A reset after the answer is still an answer; a reset before it is a close without one.
     socket.on("error", () => finish(true));

@@ -2,10 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import pino from "pino";
-import { loadConfig } from "../../src/config";
+import { loadConfig, secretValues } from "../../src/config";
 import { openPostgres } from "../../src/db/database";
-import { createLogger, type Logger } from "../../src/logger";
+import { createLogger } from "../../src/logger";
 import { type RunningService, startService } from "../../src/server";
 import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
@@ -30,29 +29,37 @@ export async function migrate(databaseUrl: string): Promise<void> {
 
 type Env = Record<string, string | undefined>;
 
-/** The service in this process, on a free loopback port, with its data in a temporary folder. */
-export async function startTestService(env: Env = {}, logger?: Logger): Promise<RunningService> {
+/**
+ * The service in this process, on a free loopback port, with its data in a temporary folder.
+ * With `logTo`, its log lines go there (LOG_LEVEL in `env` then decides which; default info).
+ */
+export async function startTestService(env: Env = {}, logTo?: LogLines): Promise<RunningService> {
   const config = loadConfig({
     PORT: String(freePort()),
     HOST: "127.0.0.1",
     DATA_DIR: tempDir(),
-    LOG_LEVEL: "silent",
+    LOG_LEVEL: logTo ? "info" : "silent",
     ...env,
   });
-  return startService(config, logger ?? createLogger(config.logLevel));
+  const logger = createLogger(config.logLevel, {
+    secrets: secretValues(config),
+    ...(logTo ? { destination: logTo } : {}),
+  });
+  return startService(config, logger);
 }
 
-export interface CapturedLogs {
-  logger: Logger;
-  /** Every entry logged so far, parsed. */
-  entries(): Array<{ level: number; msg?: string }>;
-}
+/** A log destination that keeps every line, for tests that read what the service logged. */
+export class LogLines {
+  readonly lines: string[] = [];
 
-/** A logger that keeps its JSON lines in memory, for tests that check what was (not) logged. */
-export function captureLogs(level = "info"): CapturedLogs {
-  const lines: string[] = [];
-  const logger = pino({ level }, { write: (line: string) => void lines.push(line) });
-  return { logger, entries: () => lines.map((line) => JSON.parse(line)) };
+  write(line: string): void {
+    this.lines.push(line);
+  }
+
+  /** Every line parsed as JSON (a line that is not JSON fails the test here). */
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
 }
 
 export interface ServiceProcess {
