@@ -10,6 +10,7 @@ import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
+import { IDLE_TIMEOUT_SECONDS, MAX_REQUEST_BODY_BYTES } from "./http/limits";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import type { Logger } from "./logger";
@@ -111,6 +112,9 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
+    // Slow and silent clients are cut off; no client can make Bun take in a large body.
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     // WORKERS=N: every worker binds the same port and the kernel spreads the connections.
     reusePort: config.workers > 1,
     // The click answered by Bun's router directly; everything else through the Hono app.

@@ -1,6 +1,7 @@
 import type { BunRequest, Server } from "bun";
 import type { App, Services } from "../app";
 import type { PeerLookup } from "../http/client-ip";
+import { MAX_CLICK_QUERY_BYTES } from "../http/limits";
 import { requestIdOf } from "../http/request-id";
 import { createErrorResponder, emptyResponse, temporaryRedirect } from "../http/responses";
 import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
@@ -38,6 +39,9 @@ export function createClickHandler(services: Services): ClickHandler {
   };
 
   return async (request, peers, rawId) => {
+    const rawQuery = rawQueryOf(request.url);
+    // Bun hands over the target percent-encoded, so its length in characters is its length in bytes.
+    if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return emptyResponse(414);
     let platform = UNEXAMINED_PLATFORM;
     try {
       const id = linkIdFrom(rawId);
@@ -47,7 +51,7 @@ export function createClickHandler(services: Services): ClickHandler {
       if (!link) return unknownLink(rawId);
 
       const click = composeClick(link, {
-        rawQuery: rawQueryOf(request.url),
+        rawQuery,
         ip: clientIp(request, peers),
         userAgent: request.headers.get("user-agent") ?? "",
         nowMs: Date.now(),

@@ -78,6 +78,7 @@ describe("the click through Bun's router and through the Hono app", () => {
     ["a percent-encoded id", "/click/%31/go"],
     ["another method", "/click/1/go", { method: "POST" }],
     ["a trailing slash", "/click/1/go/"],
+    ["a query over the size limit", `/click/1/go?pad=${"x".repeat(9 * 1024)}`],
   ];
   for (const [name, path, init] of cases) {
     test(`answer alike: ${name}`, async () => {
