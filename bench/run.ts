@@ -22,7 +22,7 @@ import { type CertificateFiles, makeCertificate } from "./cert";
 import { clearEvents, countEvents, settle } from "./events";
 import { type BenchOptions, readOptions, type Shape, USAGE } from "./options";
 import { cpuSecondsOf, findProcess, memoryOf } from "./proc";
-import { finalLine, type RunResult, summarize, table } from "./report";
+import { finalLine, lostOf, type RunResult, summarize, table } from "./report";
 import { ensureTools } from "./tools";
 import { buildTraffic, TAIL_LOCATION, type Traffic } from "./traffic";
 import { luaData, runWrk } from "./wrk";
@@ -238,24 +238,24 @@ function machine() {
   };
 }
 
+/** Keep-alive clicks on one service until it served `clicks`, its memory read after every run: is it flat? */
 async function soak(context: RunContext, service: Target, clicks: number) {
   const samples: Array<{ clicks: number; rssMb: number; peakMb: number }> = [];
+  const runs: RunResult[] = [];
   let served = 0;
-  let rep = 0;
   while (served < clicks) {
-    rep += 1;
     const run = await measure(
       { ...context, options: { ...context.options, warmup: 0 } },
       service,
       "keep-alive",
-      rep,
+      runs.length + 1,
     );
+    runs.push(run);
     served += run.wrk.requests;
     const memory = memoryOf(service.pid);
     samples.push({ clicks: served, rssMb: memory.current / 2 ** 20, peakMb: memory.peak / 2 ** 20 });
-    log(`soak: ${served} clicks, rss ${(memory.current / 2 ** 20).toFixed(1)} MB`);
   }
-  return samples;
+  return { samples, runs };
 }
 
 async function main(): Promise<void> {
@@ -326,9 +326,13 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
 
   const runs: RunResult[] = [];
-  let soakSamples: Awaited<ReturnType<typeof soak>> | undefined;
+  let soakSamples: Awaited<ReturnType<typeof soak>>["samples"] | undefined;
+  let soakLost = 0;
   if (options.soak !== undefined) {
-    soakSamples = await soak(context, services[0] as Target, options.soak);
+    const soaked = await soak(context, services[0] as Target, options.soak);
+    soakSamples = soaked.samples;
+    soakLost = soaked.runs.reduce((sum, run) => sum + lostOf(run), 0);
+    runs.push(...soaked.runs);
   } else {
     for (const shape of shapes) {
       for (let rep = 1; rep <= options.reps; rep++) {
@@ -361,6 +365,22 @@ async function main(): Promise<void> {
   const out = options.out ?? join(RESULTS, `${startedAt.replaceAll(":", "-")}.json`);
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
+  if (soakSamples) {
+    for (const sample of soakSamples) {
+      console.log(
+        `after ${sample.clicks} clicks: RSS ${sample.rssMb.toFixed(1)} MB, peak ${sample.peakMb.toFixed(1)} MB`,
+      );
+    }
+    console.log(`results: ${out}`);
+    const first = soakSamples[0];
+    const last = soakSamples.at(-1);
+    if (first && last) {
+      console.log(
+        `soak clicks=${last.clicks} rss_first_mb=${Math.round(first.rssMb)} rss_last_mb=${Math.round(last.rssMb)} peak_mb=${Math.round(last.peakMb)} lost=${soakLost}`,
+      );
+    }
+    return;
+  }
   console.log(table(summary, skipped));
   console.log(`results: ${out}`);
   console.log(finalLine(summary));
