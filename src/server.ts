@@ -5,7 +5,7 @@ import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
 import type { Clickstore } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
-import { ClickstorePool } from "./clickstore/pool";
+import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
@@ -18,19 +18,39 @@ export interface RunningService {
   server: Server<undefined>;
   /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
   url: string;
-  /** Stops accepting, lets requests in flight finish, then closes the stores. */
+  /**
+   * Stops accepting connections, lets requests in flight finish (cutting the ones still running near
+   * the end of SHUTDOWN_GRACE_MS), flushes pending pushes and spool writes, then closes every connection.
+   */
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 5_000;
+/** Of the shutdown grace, what closing the stores may need after the requests are done. */
+const CLOSE_RESERVE = 0.25;
 
-function openClickstore(config: Config, logger: Logger): Clickstore {
+async function openClickstore(config: Config, logger: Logger): Promise<Clickstore> {
   if (config.clickstores.length === 0) return new FileClickstore(join(config.dataDir, "clicks.log"));
-  return new ClickstorePool({
+  return RedisClickstore.open({
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
+    breaker: config.breaker,
+    spool: config.spool,
     logger,
   });
+}
+
+/** Resolves true when `promise` settled within `ms`, false otherwise. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What is safe to log of the configuration: no secrets, no passwords. */
@@ -40,6 +60,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
     clickstores: config.clickstores.length,
+    redisPushTimeoutMs: config.redisPushTimeoutMs,
+    breaker: config.breaker,
+    spool: config.clickstores.length > 0 ? config.spool : undefined,
+    shutdownGraceMs: config.shutdownGraceMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
     notFoundUrl: config.notFoundUrl,
@@ -54,7 +78,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
   const links = new LinkCache(repository);
-  const clickstore = openClickstore(config, logger);
+  let clickstore: Clickstore;
+  try {
+    clickstore = await openClickstore(config, logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   try {
     const count = await links.load();
     await clickstore.ready(READY_TIMEOUT_MS);
@@ -97,7 +127,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     server,
     url,
     async stop() {
-      await server.stop();
+      const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
+      if (!(await settlesWithin(server.stop(), requestsMs))) {
+        logger.warn(
+          { requests: server.pendingRequests },
+          "requests still running at the shutdown grace limit: cutting them",
+        );
+        await server.stop(true);
+      }
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -39,10 +39,11 @@ export function registerClickRoute(app: App, services: Services): void {
     });
     if (click.invalidIdfa) logger.info({ linkId: id, network: link.network }, "invalid_idfa");
 
+    // Stored, spooled, or (spool full) dropped: the store counts and logs a loss itself; the person is redirected either way.
     try {
       await clickstore.push(click.event);
     } catch (error) {
-      logger.error({ err: error, linkId: id }, "click event not stored");
+      logger.error({ err: error, linkId: id, event: click.event }, "click event not stored");
     }
     return click.redirectUrl === undefined ? c.body(null, 404) : c.redirect(click.redirectUrl, 307);
   });

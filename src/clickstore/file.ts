@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Clickstore } from "./clickstore";
+import type { Clickstore, ClickstoreHealth, PushOutcome } from "./clickstore";
 
 /** The embedded default for local development: one event per line in a file, same format as Redis gets. */
 export class FileClickstore implements Clickstore {
@@ -12,19 +12,28 @@ export class FileClickstore implements Clickstore {
     this.description = `file: ${path}`;
   }
 
-  async push(event: string): Promise<void> {
+  async push(event: string): Promise<PushOutcome> {
     // O_APPEND keeps concurrent single-line writes whole.
     const handle = await this.open();
     await handle.write(`${event}\n`);
+    return "stored";
   }
 
-  async healthy(): Promise<boolean> {
+  async health(): Promise<ClickstoreHealth> {
+    let acceptsClicks = true;
     try {
       await this.open();
-      return true;
     } catch {
-      return false;
+      acceptsClicks = false;
     }
+    return {
+      acceptsClicks,
+      store: this.description,
+      nodes: [],
+      spool: undefined,
+      dropped: 0,
+      retriedAfterTimeout: 0,
+    };
   }
 
   async ready(): Promise<void> {

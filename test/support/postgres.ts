@@ -91,7 +91,7 @@ export class PostgresServer {
       ]),
       { stdout: "ignore", stderr: "ignore" },
     );
-    track(this.process);
+    track(this.process, "SIGTERM");
     await waitFor(`postgres on ${this.port}`, () => this.ready(), 20_000, 50);
   }
 

@@ -7,6 +7,14 @@ import { CLICK_QUEUE } from "../../src/clickstore/clickstore";
 import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
 
+export interface RedisServerOptions {
+  /**
+   * Keep the list across a SIGKILL and restart (append-only file): Redis writes it before it replies,
+   * so whatever it acknowledged is there after `stop()` and `start()`.
+   */
+  persistent?: boolean;
+}
+
 /** A real redis-server on a free loopback port, in a temporary folder. */
 export class RedisServer {
   readonly port = freePort();
@@ -15,12 +23,12 @@ export class RedisServer {
   private process: Subprocess | undefined;
   private reader: Redis | undefined;
 
-  constructor() {
+  constructor(private readonly options: RedisServerOptions = {}) {
     trackFolder(this.dir);
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer();
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(options);
     await server.start();
     return server;
   }
@@ -38,6 +46,8 @@ export class RedisServer {
         "--save",
         "",
         "--appendonly",
+        this.options.persistent ? "yes" : "no",
+        "--appendfsync",
         "no",
       ],
       { stdout: "ignore", stderr: "inherit" },
