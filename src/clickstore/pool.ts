@@ -61,10 +61,12 @@ export class ClickstorePool {
   /** Pushes one event, or a batch as one command, to the next node that takes it. */
   async push(events: string | readonly string[]): Promise<PoolPush> {
     const count = this.members.length;
+    // Each push starts one node further and tries every node once, whatever concurrent pushes do meanwhile.
+    const start = this.next;
+    this.next = (start + 1) % count;
     let maybeAppliedOn: string | undefined;
     for (let tried = 0; tried < count; tried++) {
-      const member = this.members[this.next] as Member;
-      this.next = (this.next + 1) % count;
+      const member = this.members[(start + tried) % count] as Member;
       if (!member.breaker.closed) continue;
       try {
         await member.node.push(events);

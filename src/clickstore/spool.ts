@@ -257,9 +257,9 @@ export class Spool {
     if (segment?.number !== batch.segment || batch.end <= this.readOffset) {
       throw new Error("a spool batch was acknowledged out of order");
     }
+    await this.writeCheckpoint(segment.number, batch.end);
     this.readOffset = batch.end;
     this.events -= batch.events.length;
-    await this.writeCheckpoint(segment.number, batch.end);
     if (this.readOffset >= segment.size) await this.retire(segment);
   }
 

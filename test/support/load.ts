@@ -18,6 +18,8 @@ export interface LoadOptions {
   concurrency: number;
   /** Pause of each sender between two clicks, so the load lasts long enough for faults to hit it. */
   pauseMs?: number;
+  /** The first click's seq, so that several loads against one service number their clicks apart. */
+  firstSeq?: number;
 }
 
 export interface Load {
@@ -34,10 +36,11 @@ export const SEQ_PARAM = "seq";
 /** Sends `count` clicks over `concurrency` keep-alive connections, as an ad network's redirects would. */
 export function startLoad(options: LoadOptions): Load {
   const results: ClickResult[] = [];
-  let next = 0;
+  const firstSeq = options.firstSeq ?? 0;
+  let next = firstSeq;
   let stopped = false;
   const sender = async () => {
-    while (!stopped && next < options.count) {
+    while (!stopped && next < firstSeq + options.count) {
       const seq = next++;
       const startedAt = performance.now();
       let status = 0;
