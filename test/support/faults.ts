@@ -33,6 +33,8 @@ export interface Tally {
   /** Seqs that appear with more than one click_id (a click composed twice). */
   recomposed: number[];
   p99Ms: number;
+  /** Clicks answered per second over the run. */
+  ratePerSecond: number;
 }
 
 /** A Postgres database with the drizzle schema and one campaign link; returns its URL. */
@@ -158,13 +160,21 @@ export function tally(
     unexplainedDuplicates: [...unexplained],
     recomposed: [...idsBySeq].filter(([, ids]) => ids.size > 1).map(([seq]) => seq),
     p99Ms: percentile(redirected, 0.99),
+    ratePerSecond: rate(results),
   };
+}
+
+function rate(results: ClickResult[]): number {
+  if (results.length === 0) return 0;
+  const first = Math.min(...results.map((result) => result.startedAt));
+  const last = Math.max(...results.map((result) => result.finishedAt));
+  return (results.length * 1000) / Math.max(1, last - first);
 }
 
 export function formatTally(name: string, result: Tally): string {
   return [
     `${name}`,
-    `  clicks sent          ${result.sent}`,
+    `  clicks sent          ${result.sent} (${Math.round(result.ratePerSecond)}/s)`,
     `  307s                 ${result.redirected}`,
     `  events in Redis      ${result.inRedis}`,
     `  events in the spool  ${result.inSpool}`,
@@ -271,6 +281,8 @@ export interface KillServiceReport {
   spooledAtKill: number;
   /** Clicks answered 307 before the kill whose event was not in the spool files right after it. */
   missingFromSpoolAtKill: number[];
+  /** Spooled events of clicks that got no answer: the kill came between their fsync and their 307. */
+  keptWithoutAnswer: number;
 }
 
 /** (d) Redis is down, clicks go to the spool, the service is SIGKILLed mid-load; a new one drains the spool. */
@@ -299,6 +311,7 @@ export async function killService(shape: LoadShape): Promise<KillServiceReport> 
       missingFromSpoolAtKill: results
         .filter((result) => result.status === 307 && !spooledSeqs.has(result.seq))
         .map((result) => result.seq),
+      keptWithoutAnswer: spooled.length - results.filter((result) => result.status === 307).length,
     };
   } finally {
     await stopAll(service, [node]);
