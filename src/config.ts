@@ -27,13 +27,13 @@ const flag = z
   .optional()
   .transform((value) => value === "true" || value === "1");
 
-const port = (fallback: number) =>
-  z.coerce
-    .number({ message: "must be a port number" })
-    .int({ message: "must be a whole port number" })
-    .min(1, { message: "must be between 1 and 65535" })
-    .max(65535, { message: "must be between 1 and 65535" })
-    .default(fallback);
+const portNumber = z.coerce
+  .number<string | undefined>({ message: "must be a port number" })
+  .int({ message: "must be a whole port number" })
+  .min(1, { message: "must be between 1 and 65535" })
+  .max(65535, { message: "must be between 1 and 65535" });
+
+const port = (fallback: number) => portNumber.default(fallback);
 
 const wholeNumber = (what: string, min: number, max: number, fallback: number) =>
   z.coerce
@@ -69,6 +69,10 @@ const envSchema = z.object({
     })
     .optional()
     .transform((value): TrustProxy => (value ? value : "off")),
+  METRICS_PORT: optionalText.pipe(portNumber.optional()),
+  METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
+    message: "must be at least 16 characters",
+  }),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be one of trace, debug, info, warn, error, fatal, silent",
@@ -99,6 +103,10 @@ export interface Config {
   errorPageUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
   trustProxy: TrustProxy;
+  /** A separate listener serving only GET /metrics, on HOST; absent: none. */
+  metricsPort: number | undefined;
+  /** With it, GET /metrics on the public ports answers a request bearing this token; absent: 404 there. */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -144,6 +152,9 @@ export function loadConfig(env: Environment = process.env): Config {
   if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
     throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
   }
+  if (values.METRICS_PORT !== undefined && values.METRICS_PORT === values.PORT) {
+    throw new ConfigError([`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`]);
+  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -167,6 +178,27 @@ export function loadConfig(env: Environment = process.env): Config {
         ? { certFile: values.TLS_CERT_FILE, keyFile: values.TLS_KEY_FILE }
         : undefined,
     trustProxy: values.TRUST_PROXY,
+    metricsPort: values.METRICS_PORT,
+    metricsToken: values.METRICS_TOKEN,
     logLevel: values.LOG_LEVEL,
   };
+}
+
+/** A URL's password as written in the URL and decoded (a driver may quote either). */
+function urlPasswords(url: string | undefined): string[] {
+  if (url === undefined || !URL.canParse(url)) return [];
+  const written = new URL(url).password;
+  if (written === "") return [];
+  try {
+    const decoded = decodeURIComponent(written);
+    return decoded === written ? [written] : [written, decoded];
+  } catch {
+    return [written];
+  }
+}
+
+/** Every secret value in the configuration, so the logger can keep each out of every line. */
+export function secretValues(config: Config): string[] {
+  const secrets = [config.apiSecretKey, config.metricsToken].filter((secret) => secret !== undefined);
+  return [...secrets, ...[config.databaseUrl, ...config.clickstores].flatMap(urlPasswords)];
 }

@@ -3,7 +3,7 @@ import type { Server } from "bun";
 import { type App, createApp } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
-import type { Clickstore } from "./clickstore/clickstore";
+import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
@@ -12,12 +12,17 @@ import { createClientIp } from "./http/client-ip";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics/metrics";
+import { startMetricsListener } from "./metrics/route";
 
 export interface RunningService {
   app: App;
   server: Server<undefined>;
   /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
   url: string;
+  metrics: Metrics;
+  /** The METRICS_PORT listener's base URL, when there is one. */
+  metricsUrl: string | undefined;
   /**
    * Stops accepting connections, lets requests in flight finish (cutting the ones still running near
    * the end of SHUTDOWN_GRACE_MS), flushes pending pushes and spool writes, then closes every connection.
@@ -29,15 +34,22 @@ const READY_TIMEOUT_MS = 5_000;
 /** Of the shutdown grace, what closing the stores may need after the requests are done. */
 const CLOSE_RESERVE = 0.25;
 
-async function openClickstore(config: Config, logger: Logger): Promise<Clickstore> {
-  if (config.clickstores.length === 0) return new FileClickstore(join(config.dataDir, "clicks.log"));
+async function openClickstore(config: Config, logger: Logger, metrics: Metrics): Promise<Clickstore> {
+  if (config.clickstores.length === 0) {
+    return new FileClickstore(join(config.dataDir, "clicks.log"), metrics.clickstoreNode("file"));
+  }
   return RedisClickstore.open({
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
     breaker: config.breaker,
     spool: config.spool,
     logger,
+    metrics,
   });
+}
+
+function baseUrl(scheme: string, server: Server<undefined>): string {
+  return `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
 }
 
 /** Resolves true when `promise` settled within `ms`, false otherwise. */
@@ -59,7 +71,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     port: config.port,
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
-    clickstores: config.clickstores.length,
+    clickstores: config.clickstores.map(nodeLabel),
     redisPushTimeoutMs: config.redisPushTimeoutMs,
     breaker: config.breaker,
     spool: config.clickstores.length > 0 ? config.spool : undefined,
@@ -70,6 +82,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
     trustProxy: config.trustProxy,
+    metricsPort: config.metricsPort,
+    metricsOnPublicPorts: config.metricsToken !== undefined,
+    logLevel: config.logLevel,
   };
 }
 
@@ -77,10 +92,12 @@ export function describeConfig(config: Config): Record<string, unknown> {
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
+  const metrics = new Metrics();
   const links = new LinkCache(repository);
+  metrics.watchLinkCache(links);
   let clickstore: Clickstore;
   try {
-    clickstore = await openClickstore(config, logger);
+    clickstore = await openClickstore(config, logger, metrics);
   } catch (error) {
     await database.close();
     throw error;
@@ -108,8 +125,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       notFoundUrl: config.notFoundUrl,
     }),
     clientIp: createClientIp(config.trustProxy),
+    metrics,
   });
 
+  // First, so that a taken METRICS_PORT stops the start before the public port opens.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : startMetricsListener({ host: config.host, port: config.metricsPort, metrics });
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -118,16 +141,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
       : {}),
   });
-  const scheme = config.tls ? "https" : "http";
-  const url = `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
-  logger.info({ url, config: describeConfig(config) }, "clicks is listening");
+  const url = baseUrl(config.tls ? "https" : "http", server);
+  const metricsUrl = metricsServer ? baseUrl("http", metricsServer) : undefined;
+  logger.info({ url, metricsUrl, config: describeConfig(config) }, "clicks is listening");
 
   return {
     app,
     server,
     url,
+    metrics,
+    metricsUrl,
     async stop() {
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
+      const metricsStopped = metricsServer?.stop();
       if (!(await settlesWithin(server.stop(), requestsMs))) {
         logger.warn(
           { requests: server.pendingRequests },
@@ -135,6 +161,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         );
         await server.stop(true);
       }
+      await metricsStopped;
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -1,6 +1,7 @@
 import type { Logger } from "../logger";
+import type { Metrics, NodeMetrics } from "../metrics/metrics";
 import { type BreakerSettings, CircuitBreaker } from "./breaker";
-import type { NodeHealth } from "./clickstore";
+import { type NodeHealth, nodeLabel } from "./clickstore";
 import { PushFailure, RedisNode } from "./redis-node";
 
 export interface ClickstorePoolOptions {
@@ -8,6 +9,7 @@ export interface ClickstorePoolOptions {
   pushTimeoutMs: number;
   breaker: BreakerSettings;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** What a push to the pool came to. */
@@ -21,6 +23,7 @@ export interface PoolPush {
 interface Member {
   node: RedisNode;
   breaker: CircuitBreaker;
+  metrics: NodeMetrics;
   probeTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -43,11 +46,14 @@ export class ClickstorePool {
     if (options.urls.length === 0) throw new Error("a clickstore pool needs at least one Redis URL");
     this.logger = options.logger;
     this.members = options.urls.map((url) => {
+      const metrics = options.metrics.clickstoreNode(nodeLabel(url));
       const member: Member = {
-        node: new RedisNode({ url, pushTimeoutMs: options.pushTimeoutMs, logger: options.logger }),
+        node: new RedisNode({ url, pushTimeoutMs: options.pushTimeoutMs, logger: options.logger, metrics }),
         breaker: new CircuitBreaker(options.breaker),
+        metrics,
         probeTimer: undefined,
       };
+      metrics.setCircuit(member.breaker.state);
       // A reconnect is news that the node is back: probe now rather than at the end of the backoff.
       member.node.onReady(() => {
         if (member.breaker.state === "open") void this.probe(member, true);
@@ -114,6 +120,7 @@ export class ClickstorePool {
   private failed(member: Member, error: unknown): void {
     const waitMs = member.breaker.failed(Date.now());
     if (waitMs === undefined) return;
+    member.metrics.setCircuit(member.breaker.state);
     this.logger.warn(
       {
         clickstore: member.node.name,
@@ -136,13 +143,16 @@ export class ClickstorePool {
   private async probe(member: Member, early: boolean): Promise<void> {
     if (this.closed || !member.breaker.startProbe(Date.now(), early)) return;
     clearTimeout(member.probeTimer);
+    member.metrics.setCircuit(member.breaker.state);
     if (await member.node.ping()) {
       member.breaker.probeSucceeded();
+      member.metrics.setCircuit(member.breaker.state);
       this.logger.info({ clickstore: member.node.name }, "clickstore breaker closed: the node answers again");
       this.announceAvailable();
       return;
     }
     const waitMs = member.breaker.probeFailed(Date.now());
+    member.metrics.setCircuit(member.breaker.state);
     this.logger.info({ clickstore: member.node.name, probeInMs: waitMs }, "clickstore probe failed");
     this.scheduleProbe(member, waitMs);
   }

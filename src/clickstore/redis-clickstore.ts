@@ -1,5 +1,6 @@
 import { clickIdOf } from "../click/event";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics/metrics";
 import type { BreakerSettings } from "./breaker";
 import type { Clickstore, ClickstoreHealth, PushOutcome } from "./clickstore";
 import { Drainer } from "./drainer";
@@ -12,6 +13,7 @@ export interface RedisClickstoreOptions {
   breaker: BreakerSettings;
   spool: { dir: string; maxBytes: number };
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -42,6 +44,7 @@ export class RedisClickstore implements Clickstore {
   static async open(options: RedisClickstoreOptions): Promise<RedisClickstore> {
     const spool = await Spool.open({ ...options.spool, logger: options.logger });
     const pool = new ClickstorePool(options);
+    options.metrics.watchSpool(spool);
     const store = new RedisClickstore(pool, spool, options.logger);
     store.drainer.start();
     return store;

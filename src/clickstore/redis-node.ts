@@ -1,5 +1,6 @@
 import Redis from "ioredis";
 import type { Logger } from "../logger";
+import type { NodeMetrics, PushResult } from "../metrics/metrics";
 import { CLICK_QUEUE, redactUrl } from "./clickstore";
 
 export interface RedisNodeOptions {
@@ -7,6 +8,14 @@ export interface RedisNodeOptions {
   /** A command that takes longer fails, so the click can go elsewhere. */
   pushTimeoutMs: number;
   logger: Logger;
+  metrics: NodeMetrics;
+}
+
+// ioredis rejects a command that outlived `commandTimeout` with exactly this message.
+const TIMED_OUT = "Command timed out";
+
+function failureOf(error: unknown): PushResult {
+  return error instanceof Error && error.message === TIMED_OUT ? "timeout" : "error";
 }
 
 /**
@@ -36,6 +45,7 @@ export class PushFailure extends Error {
 export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
+  private readonly metrics: NodeMetrics;
 
   constructor(options: RedisNodeOptions) {
     this.name = redactUrl(options.url);
@@ -49,6 +59,8 @@ export class RedisNode {
       // Concurrent clicks share round trips.
       enableAutoPipelining: true,
     });
+    this.metrics = options.metrics;
+    this.metrics.watchConnection(() => this.client.status === "ready");
     const logger = options.logger.child({ clickstore: this.name });
     let reported = false;
     this.client.on("error", (error: Error) => {
@@ -69,18 +81,22 @@ export class RedisNode {
 
   /** RPUSH of one event, or of a batch as one command (all or nothing). Rejects with a PushFailure. */
   async push(events: string | readonly string[]): Promise<void> {
+    const started = performance.now();
     if (this.client.status !== "ready") {
+      this.metrics.recordPush("error", started);
       throw new PushFailure(`not connected (${this.client.status})`, false);
     }
     try {
       if (typeof events === "string") await this.client.rpush(CLICK_QUEUE, events);
       else await this.client.rpush(CLICK_QUEUE, ...events);
     } catch (error) {
+      this.metrics.recordPush(failureOf(error), started);
       const refused = error instanceof Error && error.name === "ReplyError";
       throw new PushFailure(error instanceof Error ? error.message : String(error), !refused, {
         cause: error,
       });
     }
+    this.metrics.recordPush("ok", started);
   }
 
   async ping(): Promise<boolean> {

@@ -1,15 +1,22 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { PushFailure, RedisNode } from "../../src/clickstore/redis-node";
 import { createLogger } from "../../src/logger";
+import { Metrics } from "../../src/metrics/metrics";
 import { RedisServer } from "../support/redis";
 
 // What the clickstore relies on, measured on ioredis 6 under Bun rather than assumed.
 const TIMEOUT_MS = 250;
 const logger = createLogger("silent");
+const metrics = new Metrics();
 const opened: Array<{ close(): Promise<void> }> = [];
 
 function nodeOn(url: string): RedisNode {
-  const node = new RedisNode({ url, pushTimeoutMs: TIMEOUT_MS, logger });
+  const node = new RedisNode({
+    url,
+    pushTimeoutMs: TIMEOUT_MS,
+    logger,
+    metrics: metrics.clickstoreNode(url),
+  });
   opened.push(node);
   return node;
 }

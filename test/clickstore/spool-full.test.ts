@@ -36,7 +36,7 @@ describe("a full spool", () => {
 
       const spooled = spooledEvents(spoolDir);
       const lossLines = logLines(service.output()).filter(
-        (line) => line.level === 50 && typeof line.event === "string",
+        (line) => line.level === "error" && typeof line.event === "string",
       );
       const droppedEvents = lossLines.map((line) => line.event as string);
       expect(spooled.length).toBeGreaterThan(0);

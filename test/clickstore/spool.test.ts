@@ -2,16 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Spool } from "../../src/clickstore/spool";
-import { captureLogger } from "../support/log";
-import { tempDir } from "../support/service";
+import { createLogger } from "../../src/logger";
+import { LogLines, tempDir } from "../support/service";
 import { spooledEvents } from "../support/spool";
 
 const event = (n: number, padding = 0) =>
   `127.0.0.1 1700000000 clicks /t/click click_id=${String(n).padStart(8, "0")}${"x".repeat(padding)} UA`;
 
 async function openSpool(dir: string, maxBytes = 1024 * 1024) {
-  const log = captureLogger();
-  const spool = await Spool.open({ dir, maxBytes, logger: log.logger });
+  const log = new LogLines();
+  const spool = await Spool.open({ dir, maxBytes, logger: createLogger("info", { destination: log }) });
   return { spool, log };
 }
 
@@ -68,7 +68,7 @@ describe("Spool", () => {
     expect(second.spool.pendingEvents).toBe(20);
     expect(
       second.log
-        .lines()
+        .entries()
         .some((line) => line.msg === "the spool holds events from before: draining them to Redis"),
     ).toBe(true);
     await second.spool.append(event(30));
@@ -90,7 +90,7 @@ describe("Spool", () => {
     expect(await drainAll(second.spool)).toEqual([0, 1, 2, 3].map((n) => event(n)));
     expect(
       second.log
-        .lines()
+        .entries()
         .some((line) => line.msg === "discarding the incomplete last line of a spool segment"),
     ).toBe(true);
     await second.spool.close();
@@ -158,7 +158,7 @@ describe("Spool", () => {
 
     const second = await openSpool(dir);
     expect(await drainAll(second.spool)).toEqual([0, 1, 2, 3, 4].map((n) => event(n)));
-    expect(second.log.lines().some((line) => line.level === 50)).toBe(true);
+    expect(second.log.entries().some((line) => line.level === "error")).toBe(true);
     await second.spool.close();
   });
 

@@ -1,19 +1,14 @@
 import { rmSync } from "node:fs";
 
 // Test processes must not outlive the test run, whichever way it ends.
-type Child = { kill(signal?: number | NodeJS.Signals): void };
-const children = new Map<Child, NodeJS.Signals>();
+const children = new Set<{ kill(signal?: number | NodeJS.Signals): void }>();
 const folders = new Set<string>();
 
-/**
- * `signal` ends the child at cleanup: SIGKILL unless the child must pass it on (runuser forwards
- * SIGTERM to the PostgreSQL it started, but SIGKILL would orphan it).
- */
-export function track(child: Child, signal: NodeJS.Signals = "SIGKILL"): void {
-  children.set(child, signal);
+export function track(child: { kill(signal?: number | NodeJS.Signals): void }): void {
+  children.add(child);
 }
 
-export function untrack(child: Child): void {
+export function untrack(child: { kill(signal?: number | NodeJS.Signals): void }): void {
   children.delete(child);
 }
 
@@ -23,9 +18,9 @@ export function trackFolder(path: string): void {
 
 /** Kills every tracked child and removes every tracked folder. */
 export function cleanUp(): void {
-  for (const [child, signal] of children) {
+  for (const child of children) {
     try {
-      child.kill(signal);
+      child.kill("SIGKILL");
     } catch {}
   }
   children.clear();
@@ -33,6 +28,5 @@ export function cleanUp(): void {
   folders.clear();
 }
 
-// Scripts (bench/) end through "exit"; `bun test` (1.4.5) does not emit it: test/support/preload.ts
-// calls cleanUp after the last test file instead.
+// For scripts; `bun test` runs no "exit" handler, so test/support/preload.ts calls cleanUp there.
 process.on("exit", cleanUp);

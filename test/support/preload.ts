@@ -1,6 +1,6 @@
 import { afterAll } from "bun:test";
 import { cleanUp } from "./cleanup";
 
-// A preload's afterAll runs once, after every test file: the shared PostgreSQL cluster and any
-// redis-server a failed test left behind go with the run instead of outliving it.
+// Preloaded by bunfig.toml: an afterAll here runs once, after the last test file, so the
+// shared PostgreSQL cluster and every other child are gone when `bun test` ends.
 afterAll(cleanUp);

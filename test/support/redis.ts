@@ -8,6 +8,7 @@ import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
 
 export interface RedisServerOptions {
+  password?: string;
   /**
    * Keep the list across a SIGKILL and restart (append-only file): Redis writes it before it replies,
    * so whatever it acknowledged is there after `stop()` and `start()`.
@@ -15,15 +16,18 @@ export interface RedisServerOptions {
   persistent?: boolean;
 }
 
-/** A real redis-server on a free loopback port, in a temporary folder. */
+/** A real redis-server on a free loopback port, in a temporary folder; with a password if given one. */
 export class RedisServer {
   readonly port = freePort();
-  readonly url = `redis://127.0.0.1:${this.port}`;
+  readonly url: string;
   private readonly dir = mkdtempSync(join(tmpdir(), "clicks-redis-"));
   private process: Subprocess | undefined;
   private reader: Redis | undefined;
 
   constructor(private readonly options: RedisServerOptions = {}) {
+    const { password } = options;
+    const credentials = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
+    this.url = `redis://${credentials}127.0.0.1:${this.port}`;
     trackFolder(this.dir);
   }
 
@@ -49,6 +53,7 @@ export class RedisServer {
         this.options.persistent ? "yes" : "no",
         "--appendfsync",
         "no",
+        ...(this.options.password === undefined ? [] : ["--requirepass", this.options.password]),
       ],
       { stdout: "ignore", stderr: "inherit" },
     );
