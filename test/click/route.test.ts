@@ -117,8 +117,16 @@ describe("a click that fails", () => {
   const clickstore: Clickstore = {
     push: async (event) => {
       stored.push(event);
+      return "stored";
     },
-    healthy: async () => true,
+    health: async () => ({
+      acceptsClicks: true,
+      store: "memory",
+      nodes: [],
+      spool: undefined,
+      dropped: 0,
+      retriedAfterTimeout: 0,
+    }),
     ready: async () => {},
     close: async () => {},
     description: "memory",
