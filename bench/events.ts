@@ -8,36 +8,42 @@ export interface EventCount {
   tail: number;
   /** Events whose click_id was already seen: a click stored twice. */
   duplicates: number;
+  /** Main-link clicks, each counted once however often it was stored. */
+  distinctMain: number;
 }
 
 // Counted inside Redis, in chunks, so a few hundred MB of events need not cross the socket.
 const COUNT_SCRIPT = `
 local length = redis.call('LLEN', KEYS[1])
-local main, tail, duplicates = 0, 0, 0
+local main, tail, duplicates, distinct_main = 0, 0, 0, 0
 local seen = {}
 local start = 0
 while start < length do
   local chunk = redis.call('LRANGE', KEYS[1], start, start + 9999)
   for _, event in ipairs(chunk) do
-    if string.find(event, ARGV[1], 1, true) then tail = tail + 1 else main = main + 1 end
+    local is_tail = string.find(event, ARGV[1], 1, true) ~= nil
+    if is_tail then tail = tail + 1 else main = main + 1 end
     local id = string.match(event, 'click_id=([%x%-]+)')
-    if id ~= nil then
-      if seen[id] then duplicates = duplicates + 1 else seen[id] = true end
+    if id ~= nil and seen[id] then
+      duplicates = duplicates + 1
+    else
+      if id ~= nil then seen[id] = true end
+      if not is_tail then distinct_main = distinct_main + 1 end
     end
   end
   start = start + 10000
 end
-return {length, main, tail, duplicates}
+return {length, main, tail, duplicates, distinct_main}
 `;
 
 export async function countEvents(redis: Redis, tailLinkId: number): Promise<EventCount> {
-  const [total, main, tail, duplicates] = (await redis.eval(
+  const [total, main, tail, duplicates, distinctMain] = (await redis.eval(
     COUNT_SCRIPT,
     1,
     CLICK_QUEUE,
     `campaign_link_id=${tailLinkId}&`,
-  )) as [number, number, number, number];
-  return { total, main, tail, duplicates };
+  )) as [number, number, number, number, number];
+  return { total, main, tail, duplicates, distinctMain };
 }
 
 /** Waits until no more events arrive (clicks still in the service when wrk stopped), for at most `timeoutMs`. */

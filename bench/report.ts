@@ -14,6 +14,8 @@ export interface RunResult {
   cpuUsPerClick: { target: number; redis: number; wrk: number };
   wrk: WrkResult;
   events: EventCount | undefined;
+  /** Pushes the service retried after a failure that may have reached Redis: each may make one duplicate. */
+  retriedAfterTimeout: number;
   memory: Memory | undefined;
 }
 
@@ -36,6 +38,7 @@ export interface Row {
   lost: number;
   extra: number;
   duplicates: number;
+  retriedAfterTimeout: number;
 }
 
 export interface Summary {
@@ -66,12 +69,12 @@ export function errorCount(run: RunResult): number {
 
 /** 307s answered for main links whose event is not in Redis. */
 export function lostOf(run: RunResult): number {
-  return run.events ? Math.max(0, run.wrk.main_307 - run.events.main) : 0;
+  return run.events ? Math.max(0, run.wrk.main_307 - run.events.distinctMain) : 0;
 }
 
-/** Events in Redis beyond the 307s answered: a click stored without its answer reaching the client. */
+/** Clicks in Redis beyond the 307s answered: stored without their answer reaching the client. */
 function extraOf(run: RunResult): number {
-  return run.events ? Math.max(0, run.events.main - run.wrk.main_307) : 0;
+  return run.events ? Math.max(0, run.events.distinctMain - run.wrk.main_307) : 0;
 }
 
 const MB = 2 ** 20;
@@ -110,6 +113,7 @@ export function summarize(runs: RunResult[], memory: Record<string, Memory>, sha
         lost: own.reduce((sum, run) => sum + lostOf(run), 0),
         extra: own.reduce((sum, run) => sum + extraOf(run), 0),
         duplicates: own.reduce((sum, run) => sum + (run.events?.duplicates ?? 0), 0),
+        retriedAfterTimeout: own.reduce((sum, run) => sum + run.retriedAfterTimeout, 0),
       });
     }
   }
@@ -159,8 +163,9 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
     "lost",
     "extra",
     "dup",
+    "retried",
   ];
-  const widths = [10, 15, 9, 6, 7, 7, 8, 6, 8, 6, 6, 5, 5, 4];
+  const widths = [10, 15, 9, 6, 7, 7, 8, 6, 8, 6, 6, 5, 5, 4, 7];
   const lines = [header.map((text, i) => cell(text, widths[i] as number)).join(" | ")];
   lines.push(widths.map((width) => "-".repeat(width)).join("-|-"));
   for (const row of summary.rows) {
@@ -180,6 +185,7 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
       service ? String(row.lost) : "",
       service ? String(row.extra) : "",
       service ? String(row.duplicates) : "",
+      service ? String(row.retriedAfterTimeout) : "",
     ];
     lines.push(values.map((text, i) => cell(text, widths[i] as number)).join(" | "));
   }

@@ -54,8 +54,10 @@ describe("bun run bench", () => {
     expect(results.runs).toHaveLength(shapes * 3);
     for (const run of results.runs.filter((each) => each.kind === "service")) {
       expect(run.wrk.main_307).toBeGreaterThan(0);
-      expect(run.events?.main).toBe(run.wrk.main_307);
-      expect(run.events?.duplicates).toBe(0);
+      // Every 307 has its event, and no event lacks its 307; a click stored twice is only one that
+      // the service retried after a push that may have reached Redis (at-least-once, logged as such).
+      expect(run.events?.distinctMain).toBe(run.wrk.main_307);
+      expect(run.events?.duplicates ?? 0).toBeLessThanOrEqual(run.retriedAfterTimeout);
       expect(run.wrk.other).toBe(0);
     }
     expect(
