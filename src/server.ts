@@ -9,15 +9,22 @@ import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
+import { startListeners, type TlsReload } from "./http/listeners";
+import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import type { Logger } from "./logger";
 
 export interface RunningService {
   app: App;
+  /** The plain HTTP listener. */
   server: Server<undefined>;
-  /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
+  /** The base URL of the HTTP listener, e.g. http://127.0.0.1:2343. */
   url: string;
+  /** The base URL of the HTTPS listener (e.g. https://127.0.0.1:8443) when TLS is configured. */
+  httpsUrl: string | undefined;
+  /** Serves renewed certificate files to new connections (SIGHUP); see Listeners.reloadTls. */
+  reloadTls(): TlsReload;
   /** Stops accepting, lets requests in flight finish, then closes the stores. */
   stop(): Promise<void>;
 }
@@ -37,6 +44,7 @@ function openClickstore(config: Config, logger: Logger): Clickstore {
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     port: config.port,
+    httpsPort: config.tls ? config.httpsPort : undefined,
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
     clickstores: config.clickstores.length,
@@ -45,12 +53,15 @@ export function describeConfig(config: Config): Record<string, unknown> {
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
+    proxyProtocol: config.proxyProtocol,
     trustProxy: config.trustProxy,
   };
 }
 
 /** Builds every service once, loads the links, and starts listening. */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  // A certificate that cannot be served stops the start before anything is opened.
+  const tlsMaterial = config.tls ? readTlsFiles(config.tls) : undefined;
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
   const links = new LinkCache(repository);
@@ -80,24 +91,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     clientIp: createClientIp(config.trustProxy),
   });
 
-  const server = Bun.serve({
-    port: config.port,
-    hostname: config.host,
-    fetch: (request, bunServer) => app.fetch(request, bunServer),
-    ...(config.tls
-      ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
-      : {}),
-  });
-  const scheme = config.tls ? "https" : "http";
-  const url = `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
-  logger.info({ url, config: describeConfig(config) }, "clicks is listening");
+  const listeners = startListeners(config, app, tlsMaterial, logger);
+  const url = listeners.httpUrl;
+  const httpsUrl = listeners.httpsUrl;
+  logger.info({ url, httpsUrl, config: describeConfig(config) }, "clicks is listening");
 
   return {
     app,
-    server,
+    server: listeners.http,
     url,
+    httpsUrl,
+    reloadTls: listeners.reloadTls,
     async stop() {
-      await server.stop();
+      await listeners.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -1,0 +1,199 @@
+import type { Server } from "bun";
+import type { App } from "../app";
+import type { Config } from "../config";
+import type { Logger } from "../logger";
+import { listenerPeers, type PeerLookup } from "./client-ip";
+import { RelayClients, type RelayTarget, startProxyFront } from "./proxy-protocol/front";
+import { readTlsFiles, sameMaterial, type TlsFiles, type TlsMaterial, tlsOptions } from "./tls";
+import { watchFiles } from "./tls-watch";
+
+export type TlsReload = "renewed" | "unchanged" | "failed" | "no tls";
+
+/** Every listener of the service, all serving the one app. */
+export interface Listeners {
+  /** The plain HTTP listener on PORT, always on. */
+  http: Server<undefined>;
+  httpUrl: string;
+  /** The HTTPS listener on HTTPS_PORT, when TLS is configured. */
+  httpsUrl: string | undefined;
+  /**
+   * Reads the certificate files again and serves them to new connections when they changed and
+   * are valid; otherwise the current certificate stays. Connections already open are not dropped.
+   */
+  reloadTls(): TlsReload;
+  /** Stops accepting everywhere and waits for the requests in flight. */
+  stop(): Promise<void>;
+}
+
+/** An HTTPS listener whose certificate can be replaced while it serves. */
+interface HttpsListener {
+  readonly port: number;
+  serve(material: TlsMaterial): void;
+  stop(): Promise<void>;
+}
+
+type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?: Bun.TLSOptions };
+
+function serveApp(app: App, options: ListenOptions, peersOf: (server: Server<undefined>) => PeerLookup) {
+  const server: Server<undefined> = Bun.serve({ ...options, fetch: (request) => app.fetch(request, peers) });
+  // Assigned before the first request can arrive: Bun.serve returns before it serves anything.
+  const peers = peersOf(server);
+  return server;
+}
+
+/** Stops a replaced server gracefully (requests in flight are answered) and keeps track of it. */
+function retirer() {
+  const retiring = new Set<Promise<void>>();
+  return {
+    retire(server: Server<undefined>): void {
+      const done: Promise<void> = server.stop().finally(() => retiring.delete(done));
+      retiring.add(done);
+    },
+    all: () => [...retiring],
+  };
+}
+
+/**
+ * TLS straight on HTTPS_PORT. A renewal opens a second server on the same port (SO_REUSEPORT)
+ * with the new certificate, then stops the old one gracefully: `server.reload({ tls })` keeps
+ * serving the old certificate in Bun 1.4.5.
+ */
+function directHttps(config: Config, app: App, material: TlsMaterial): HttpsListener {
+  const open = (next: TlsMaterial, port: number) =>
+    serveApp(app, { hostname: config.host, port, reusePort: true, tls: tlsOptions(next) }, (server) =>
+      listenerPeers(server, "https"),
+    );
+  const retired = retirer();
+  let current = open(material, config.httpsPort);
+  return {
+    get port() {
+      return current.port as number;
+    },
+    serve(next) {
+      const previous = current;
+      current = open(next, previous.port as number);
+      retired.retire(previous);
+    },
+    async stop() {
+      await Promise.all([current.stop(), ...retired.all()]);
+    },
+  };
+}
+
+/**
+ * TLS behind the PROXY front: the front owns HTTPS_PORT, the TLS server listens on loopback. A
+ * renewal opens a new loopback server and points the front at it; the old one finishes its
+ * connections and stops.
+ */
+function frontedHttps(
+  config: Config,
+  app: App,
+  material: TlsMaterial,
+  version: "v1" | "v2",
+  logger: Logger,
+): HttpsListener {
+  const open = (next: TlsMaterial) => {
+    const clients = new RelayClients();
+    const server = serveApp(app, { hostname: "127.0.0.1", port: 0, tls: tlsOptions(next) }, (loopback) =>
+      clients.peers(loopback),
+    );
+    return { server, target: { port: server.port as number, clients } satisfies RelayTarget };
+  };
+  const retired = retirer();
+  let current = open(material);
+  const front = startProxyFront({
+    hostname: config.host,
+    port: config.httpsPort,
+    version,
+    target: current.target,
+    logger,
+  });
+  return {
+    port: front.port,
+    serve(next) {
+      const previous = current;
+      current = open(next);
+      front.relayTo(current.target);
+      retired.retire(previous.server);
+    },
+    async stop() {
+      front.stopAccepting();
+      await Promise.all([current.server.stop(), ...retired.all()]);
+      front.closeAll();
+    },
+  };
+}
+
+function baseUrl(scheme: string, host: string, port: number): string {
+  const shown = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `${scheme}://${shown}:${port}`;
+}
+
+function describe(material: TlsMaterial) {
+  return { subject: material.subject, validTo: material.validTo, fingerprint: material.fingerprint };
+}
+
+/**
+ * Opens plain HTTP on PORT and, with a certificate, HTTPS on HTTPS_PORT (through the PROXY front
+ * when PROXY_PROTOCOL is set). The certificate is renewed on `reloadTls()` (SIGHUP) and whenever
+ * the files change.
+ */
+export function startListeners(
+  config: Config,
+  app: App,
+  material: TlsMaterial | undefined,
+  logger: Logger,
+): Listeners {
+  const http = serveApp(app, { hostname: config.host, port: config.port }, (server) =>
+    listenerPeers(server, "http"),
+  );
+  const httpUrl = baseUrl("http", config.host, http.port as number);
+  if (config.tls === undefined || material === undefined) {
+    return { http, httpUrl, httpsUrl: undefined, reloadTls: () => "no tls", stop: () => http.stop() };
+  }
+
+  const files: TlsFiles = config.tls;
+  const https =
+    config.proxyProtocol === "off"
+      ? directHttps(config, app, material)
+      : frontedHttps(config, app, material, config.proxyProtocol, logger);
+  let served = material;
+  logger.info({ certificate: describe(served) }, "serving TLS");
+  if (Date.parse(served.validTo) < Date.now())
+    logger.warn({ certificate: describe(served) }, "TLS certificate expired");
+
+  const reloadTls = (): TlsReload => {
+    let next: TlsMaterial;
+    try {
+      next = readTlsFiles(files);
+    } catch (error) {
+      logger.error(
+        { reason: (error as Error).message },
+        "TLS files not renewed: keeping the current certificate",
+      );
+      return "failed";
+    }
+    if (sameMaterial(next, served)) return "unchanged";
+    try {
+      https.serve(next);
+    } catch (error) {
+      logger.error({ err: error }, "renewed certificate could not be served: keeping the current one");
+      return "failed";
+    }
+    served = next;
+    logger.info({ certificate: describe(served) }, "TLS certificate renewed");
+    return "renewed";
+  };
+  const stopWatching = watchFiles([files.certFile, files.keyFile], () => void reloadTls(), logger);
+
+  return {
+    http,
+    httpUrl,
+    httpsUrl: baseUrl("https", config.host, https.port),
+    reloadTls,
+    async stop() {
+      stopWatching();
+      await Promise.all([http.stop(), https.stop()]);
+    },
+  };
+}
