@@ -68,10 +68,14 @@ export async function spawnService(env: Env = {}): Promise<ServiceProcess> {
   void collect(child.stdout);
   void collect(child.stderr);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`service on ${port}`, async () => {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}:\n${log}`);
-    return log.includes("clicks is listening") || undefined;
-  }, 30_000);
+  await waitFor(
+    `service on ${port}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}:\n${log}`);
+      return log.includes("clicks is listening") || undefined;
+    },
+    30_000,
+  );
   return {
     url,
     process: child,

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
 import { tempDir } from "./service";
@@ -114,14 +115,29 @@ export class TestCa {
   }
 }
 
-/** The fingerprint of the certificate a TLS server presents to a new connection that trusts `ca`. */
-export function servedFingerprint(port: number, ca: string): Promise<string> {
+/**
+ * The fingerprint of the certificate a TLS server presents to a new connection that trusts `ca`;
+ * with `proxyHeader`, the connection sends it first, as a proxy in front would.
+ */
+export function servedFingerprint(port: number, ca: string, proxyHeader?: Uint8Array): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
+    const options = { ca, servername: "localhost" };
+    let socket: tls.TLSSocket;
+    const done = () => {
       resolve(socket.getPeerCertificate().fingerprint256);
       socket.end();
-    });
-    socket.on("error", reject);
+    };
+    if (proxyHeader) {
+      const raw = net.connect(port, "127.0.0.1", () => {
+        raw.write(proxyHeader);
+        socket = tls.connect({ ...options, socket: raw }, done);
+        socket.on("error", reject);
+      });
+      raw.on("error", reject);
+    } else {
+      socket = tls.connect({ ...options, host: "127.0.0.1", port }, done);
+      socket.on("error", reject);
+    }
   });
 }
 

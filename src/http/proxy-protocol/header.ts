@@ -116,31 +116,65 @@ function readV2(bytes: Uint8Array): ProxyHeader {
   }
   if (family === FAMILY_INET6) {
     if (length < V2_FIXED + 36) return invalid("PROXY v2 length too short for IPv6 addresses");
-    const groups: string[] = [];
-    for (let i = 16; i < 32; i += 2)
-      groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
-    return { status: "complete", length, address: canonicalIPv6(groups.join(":")) };
+    const groups: number[] = [];
+    for (let i = 16; i < 32; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
+    return { status: "complete", length, address: formatIPv6(groups) };
   }
   return { status: "complete", length, address: undefined };
 }
 
-const MAPPED_IPV4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+/** The eight 16-bit groups of an IPv6 address in text ("::" and an IPv4 tail allowed), or undefined. */
+function ipv6Groups(text: string): number[] | undefined {
+  if (!isIPv6(text) || text.includes("%")) return undefined;
+  let body = text;
+  const tail: number[] = [];
+  const lastColon = body.lastIndexOf(":");
+  if (body.includes(".", lastColon)) {
+    const [a, b, c, d] = body
+      .slice(lastColon + 1)
+      .split(".")
+      .map(Number) as [number, number, number, number];
+    tail.push((a << 8) | b, (c << 8) | d);
+    body = body.endsWith("::", lastColon + 1) ? body.slice(0, lastColon + 1) : body.slice(0, lastColon);
+  }
+  const [head = "", rest] = body.split("::");
+  const groups = (part: string) =>
+    part === "" ? [] : part.split(":").map((group) => Number.parseInt(group, 16));
+  const left = groups(head);
+  const right = rest === undefined ? [] : groups(rest);
+  const zeros = new Array<number>(8 - left.length - right.length - tail.length).fill(0);
+  return [...left, ...zeros, ...right, ...tail];
+}
 
 /**
- * One text per IPv6 address (RFC 5952: lower case, the longest zero run compressed), so that one
- * client gives one fingerprint key; an IPv4-mapped address is written as the IPv4 address it is.
+ * One text per IPv6 address (RFC 5952: lower case, the first longest run of two or more zero
+ * groups as "::"), so that one client gives one fingerprint key; an IPv4-mapped address
+ * (::ffff:a.b.c.d) is written as the IPv4 address it is.
  */
-export function canonicalIPv6(text: string): string | undefined {
-  let hostname: string;
-  try {
-    hostname = new URL(`http://[${text}]/`).hostname;
-  } catch {
-    return undefined;
+function formatIPv6(groups: number[]): string {
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    const high = groups[6] as number;
+    const low = groups[7] as number;
+    return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
   }
-  const address = hostname.slice(1, -1);
-  const mapped = MAPPED_IPV4.exec(address);
-  if (!mapped) return address;
-  const high = Number.parseInt(mapped[1] as string, 16);
-  const low = Number.parseInt(mapped[2] as string, 16);
-  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8; ) {
+    let end = start;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - start > bestLength) {
+      bestStart = start;
+      bestLength = end - start;
+    }
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart === -1) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
+
+/** An IPv6 address in text, in its one canonical form (see formatIPv6); undefined when it does not parse. */
+export function canonicalIPv6(text: string): string | undefined {
+  const groups = ipv6Groups(text);
+  return groups === undefined ? undefined : formatIPv6(groups);
 }

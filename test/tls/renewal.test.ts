@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, renameSync } from "node:fs";
+import net from "node:net";
+import { join } from "node:path";
+import tls from "node:tls";
+import type { RunningService } from "../../src/server";
+import { parseEvent } from "../support/consumer";
+import { seedLinks } from "../support/links";
+import { freePort, waitFor } from "../support/ports";
+import { sharedPostgres } from "../support/postgres";
+import { get, proxiedRequest, v2Inet } from "../support/proxy-protocol";
+import { RedisServer } from "../support/redis";
+import { click, migrate, spawnService, startTestService, tempDir } from "../support/service";
+import { servedFingerprint, TestCa } from "../support/tls";
+
+const ca = TestCa.create();
+const first = ca.issue("first");
+const second = ca.issue("second");
+const third = ca.issue("third");
+const stranger = ca.issue("stranger");
+const trusting: BunFetchRequestInit = { tls: { ca: ca.pem } };
+
+let redis: RedisServer;
+let databaseUrl: string;
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  databaseUrl = await (await sharedPostgres()).createDatabase();
+  await migrate(databaseUrl);
+  await seedLinks(databaseUrl, [{ id: 3, targetUrl: { default: "https://example.com/three" } }]);
+});
+
+afterAll(() => redis?.stop());
+
+/** The files the service reads, replaced the way renewal tools do: write aside, then rename. */
+function installer(dir: string) {
+  const certFile = join(dir, "cert.pem");
+  const keyFile = join(dir, "key.pem");
+  return {
+    certFile,
+    keyFile,
+    install(pair: { certFile: string; keyFile: string }) {
+      copyFileSync(pair.keyFile, `${keyFile}.new`);
+      copyFileSync(pair.certFile, `${certFile}.new`);
+      renameSync(`${keyFile}.new`, keyFile);
+      renameSync(`${certFile}.new`, certFile);
+    },
+  };
+}
+
+/** A TLS connection with half a request sent: opened before the renewal, finished after it. */
+async function openConnection(port: number, proxyHeader: Uint8Array | undefined) {
+  let socket: tls.TLSSocket;
+  if (proxyHeader) {
+    const raw = net.connect(port, "127.0.0.1");
+    await new Promise((resolve) => raw.once("connect", resolve));
+    raw.write(proxyHeader);
+    socket = tls.connect({ socket: raw, ca: ca.pem, servername: "localhost" });
+  } else {
+    socket = tls.connect({ host: "127.0.0.1", port, ca: ca.pem, servername: "localhost" });
+  }
+  await new Promise((resolve, reject) => {
+    socket.once("secureConnect", resolve);
+    socket.once("error", reject);
+  });
+  let received = "";
+  socket.on("data", (chunk) => {
+    received += chunk;
+  });
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  socket.write("GET /click/3/go?click=before-renewal HTTP/1.1\r\nhost: localhost\r\n");
+  return {
+    fingerprint: socket.getPeerCertificate().fingerprint256,
+    async finish(): Promise<string> {
+      socket.write("connection: close\r\n\r\n");
+      await closed;
+      return received;
+    },
+  };
+}
+
+async function clicksStored(): Promise<string[]> {
+  const events = await redis.events();
+  return events.map((line) => parseEvent(line).params.get("click") ?? "");
+}
+
+const modes: Array<[string, Record<string, string>, Uint8Array | undefined]> = [
+  ["TLS straight on HTTPS_PORT", {}, undefined],
+  ["TLS behind the PROXY v2 front", { PROXY_PROTOCOL: "v2" }, v2Inet([198, 51, 100, 1], [10, 0, 0, 1])],
+];
+
+for (const [mode, env, proxyHeader] of modes) {
+  describe(`renewal without a restart: ${mode}`, () => {
+    const files = installer(tempDir());
+    let service: RunningService;
+    let port: number;
+
+    beforeAll(async () => {
+      files.install(first);
+      service = await startTestService({
+        ...env,
+        DATABASE_URL: databaseUrl,
+        REDIS_URL_CLICKSTORE_1: redis.url,
+        TLS_CERT_FILE: files.certFile,
+        TLS_KEY_FILE: files.keyFile,
+        HTTPS_PORT: String(freePort()),
+      });
+      port = Number(new URL(service.httpsUrl as string).port);
+    });
+
+    afterAll(() => service?.stop());
+
+    test("changed files are picked up; a connection opened before still gets its answer", async () => {
+      await redis.clear();
+      expect(await servedFingerprint(port, ca.pem, proxyHeader)).toBe(first.fingerprint);
+      const before = await openConnection(port, proxyHeader);
+      expect(before.fingerprint).toBe(first.fingerprint);
+
+      files.install(second);
+      await waitFor("the renewed certificate", async () =>
+        (await servedFingerprint(port, ca.pem, proxyHeader)) === second.fingerprint ? true : undefined,
+      );
+
+      const answer = await before.finish();
+      expect(answer).toStartWith("HTTP/1.1 307 ");
+      expect(answer).toMatch(/\r\nlocation: https:\/\/example\.com\/three\r\n/i);
+      const after = proxyHeader
+        ? (await proxiedRequest(port, proxyHeader, ca.pem, [get("/click/3/go?click=after-renewal")]))[0]
+            ?.status
+        : (await click(`https://localhost:${port}`, "/click/3/go?click=after-renewal", trusting)).status;
+      expect(after).toBe(307);
+      expect((await clicksStored()).sort()).toEqual(["after-renewal", "before-renewal"]);
+    });
+
+    test("SIGHUP's reload: unchanged files change nothing; a new pair is served at once", async () => {
+      expect(service.reloadTls()).toBe("unchanged");
+      files.install(third);
+      expect(service.reloadTls()).toBe("renewed");
+      expect(await servedFingerprint(port, ca.pem, proxyHeader)).toBe(third.fingerprint);
+    });
+
+    test("a broken renewal keeps the current certificate; the fixed one is then served", async () => {
+      files.install({ certFile: second.certFile, keyFile: stranger.keyFile });
+      expect(service.reloadTls()).toBe("failed");
+      expect(await servedFingerprint(port, ca.pem, proxyHeader)).toBe(third.fingerprint);
+      files.install(second);
+      expect(service.reloadTls()).toBe("renewed");
+      expect(await servedFingerprint(port, ca.pem, proxyHeader)).toBe(second.fingerprint);
+    });
+  });
+}
+
+test("the service process reloads its certificate on SIGHUP and keeps running", async () => {
+  const files = installer(tempDir());
+  files.install(first);
+  const httpsPort = freePort();
+  const service = await spawnService({
+    TLS_CERT_FILE: files.certFile,
+    TLS_KEY_FILE: files.keyFile,
+    HTTPS_PORT: String(httpsPort),
+  });
+  try {
+    service.process.kill("SIGHUP");
+    await waitFor("the reload log line", () =>
+      service.output().includes('"tls":"unchanged"') ? true : undefined,
+    );
+    expect(await servedFingerprint(httpsPort, ca.pem)).toBe(first.fingerprint);
+    expect(service.process.exitCode).toBeNull();
+  } finally {
+    expect(await service.kill("SIGTERM")).toBe(0);
+  }
+}, 30_000);
