@@ -7,7 +7,8 @@ const peer = (listener: ListenerKind, address: string | null = "10.1.2.3"): Peer
   requestIP: () => (address === null ? null : { address }),
 });
 
-const request = (headers: Record<string, string>) => new Request("http://clicks.test/click/1/go", { headers });
+const request = (headers: Record<string, string>) =>
+  new Request("http://clicks.test/click/1/go", { headers });
 
 describe("which header can name the client, by TRUST_PROXY and listener", () => {
   const table: Array<[TrustProxy, ListenerKind, string | undefined]> = [

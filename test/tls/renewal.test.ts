@@ -160,6 +160,8 @@ test("the service process reloads its certificate on SIGHUP and keeps running", 
     HTTPS_PORT: String(httpsPort),
   });
   try {
+    // An answer means main.ts got past its start and installed its signal handlers.
+    expect((await click(service.url, "/check")).status).toBe(200);
     service.process.kill("SIGHUP");
     await waitFor("the reload log line", () =>
       service.output().includes('"tls":"unchanged"') ? true : undefined,
