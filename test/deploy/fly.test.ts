@@ -6,12 +6,12 @@ import { z } from "zod";
 import { loadConfig } from "../../src/config";
 import type { RunningService } from "../../src/server";
 import { parseEvent } from "../support/consumer";
-import { seedLinks } from "../support/links";
+import { databaseWithLinks } from "../support/links";
 import { freePort, waitFor } from "../support/ports";
 import { sharedPostgres } from "../support/postgres";
 import { get, proxiedRequest, v2Inet } from "../support/proxy-protocol";
 import { RedisServer } from "../support/redis";
-import { click, migrate, spawnService, startTestService, tempDir } from "../support/service";
+import { click, spawnService, startTestService, tempDir } from "../support/service";
 import { TestCa } from "../support/tls";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -219,9 +219,9 @@ describe("fly.toml's settings, driven as fly.io drives them", () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const databaseUrl = await (await sharedPostgres()).createDatabase();
-    await migrate(databaseUrl);
-    await seedLinks(databaseUrl, [{ id: 5, targetUrl: { default: "https://example.com/five" } }]);
+    const databaseUrl = await databaseWithLinks([
+      { id: 5, targetUrl: { default: "https://example.com/five" } },
+    ]);
     running = await startTestService({
       ...fly.env,
       // This machine's own ports, folders and certificate; everything else as fly.toml says.

@@ -2,12 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import net from "node:net";
 import type { RunningService } from "../../src/server";
 import { parseEvent } from "../support/consumer";
-import { seedLinks } from "../support/links";
+import { databaseWithLinks } from "../support/links";
 import { freePort, waitFor } from "../support/ports";
-import { sharedPostgres } from "../support/postgres";
 import { get, proxiedRequest, v1Header, v2Header, v2Inet, v2Inet6 } from "../support/proxy-protocol";
 import { RedisServer } from "../support/redis";
-import { migrate, startTestService } from "../support/service";
+import { startTestService } from "../support/service";
 import { TestCa } from "../support/tls";
 
 const ca = TestCa.create();
@@ -23,9 +22,9 @@ const port = (service: RunningService) => Number(new URL(service.httpsUrl as str
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  const databaseUrl = await (await sharedPostgres()).createDatabase();
-  await migrate(databaseUrl);
-  await seedLinks(databaseUrl, [{ id: 7, targetUrl: { default: "https://example.com/seven" } }]);
+  const databaseUrl = await databaseWithLinks([
+    { id: 7, targetUrl: { default: "https://example.com/seven" } },
+  ]);
   const env = {
     DATABASE_URL: databaseUrl,
     REDIS_URL_CLICKSTORE_1: redis.url,

@@ -1,6 +1,8 @@
 import { openPostgres } from "../../src/db/database";
 import type { CampaignLink, NewCampaignLink } from "../../src/db/schema";
 import { createLinkRepository } from "../../src/links/repository";
+import { sharedPostgres } from "./postgres";
+import { migrate } from "./service";
 
 /** A complete link row for unit tests; fields not given are as the database would leave them. */
 export function linkRow(fields: Partial<CampaignLink> & { id: number }): CampaignLink {
@@ -23,8 +25,10 @@ export function linkRow(fields: Partial<CampaignLink> & { id: number }): Campaig
   };
 }
 
-/** Stores campaign links straight into a migrated Postgres database, as the API would. */
-export async function seedLinks(databaseUrl: string, links: NewCampaignLink[]): Promise<void> {
+/** A fresh, migrated Postgres database on the shared test cluster holding these links; its URL. */
+export async function databaseWithLinks(links: NewCampaignLink[]): Promise<string> {
+  const databaseUrl = await (await sharedPostgres()).createDatabase();
+  await migrate(databaseUrl);
   const database = openPostgres(databaseUrl);
   try {
     const repository = createLinkRepository(database.db);
@@ -32,4 +36,5 @@ export async function seedLinks(databaseUrl: string, links: NewCampaignLink[]): 
   } finally {
     await database.close();
   }
+  return databaseUrl;
 }

@@ -74,7 +74,7 @@ export function ipv6Bytes(text: string): number[] {
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(body);
   if (dotted) {
     tail.push(...dotted.slice(1).map(Number));
-    body = body.slice(0, dotted.index) + "0:0";
+    body = `${body.slice(0, dotted.index)}0:0`;
   }
   const [head = "", rest] = body.split("::");
   const groups = (part: string) =>

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { RunningService } from "../../src/server";
 import { parseEvent } from "../support/consumer";
-import { seedLinks } from "../support/links";
+import { databaseWithLinks } from "../support/links";
 import { freePort, waitFor } from "../support/ports";
-import { sharedPostgres } from "../support/postgres";
 import { RedisServer } from "../support/redis";
-import { click, migrate, startTestService } from "../support/service";
+import { click, startTestService } from "../support/service";
 import { negotiatedVersion, TestCa } from "../support/tls";
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
@@ -19,9 +18,7 @@ let httpsUrl: string;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  const databaseUrl = await (await sharedPostgres()).createDatabase();
-  await migrate(databaseUrl);
-  await seedLinks(databaseUrl, [
+  const databaseUrl = await databaseWithLinks([
     {
       id: 1,
       network: "network one",

@@ -5,12 +5,11 @@ import { join } from "node:path";
 import tls from "node:tls";
 import type { RunningService } from "../../src/server";
 import { parseEvent } from "../support/consumer";
-import { seedLinks } from "../support/links";
+import { databaseWithLinks } from "../support/links";
 import { freePort, waitFor } from "../support/ports";
-import { sharedPostgres } from "../support/postgres";
 import { get, proxiedRequest, v2Inet } from "../support/proxy-protocol";
 import { RedisServer } from "../support/redis";
-import { click, migrate, spawnService, startTestService, tempDir } from "../support/service";
+import { click, spawnService, startTestService, tempDir } from "../support/service";
 import { servedFingerprint, TestCa } from "../support/tls";
 
 const ca = TestCa.create();
@@ -25,9 +24,7 @@ let databaseUrl: string;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  databaseUrl = await (await sharedPostgres()).createDatabase();
-  await migrate(databaseUrl);
-  await seedLinks(databaseUrl, [{ id: 3, targetUrl: { default: "https://example.com/three" } }]);
+  databaseUrl = await databaseWithLinks([{ id: 3, targetUrl: { default: "https://example.com/three" } }]);
 });
 
 afterAll(() => redis?.stop());
