@@ -2,14 +2,16 @@
  * The cost of the PROXY front: clicks over HTTPS straight to Bun.serve's TLS listener, against the
  * same clicks through the front (PROXY v2 header, relay to the TLS listener on loopback).
  *
- *   bun bench/proxy-front.ts [--seconds 5] [--connections 16]
+ *   bun bench/proxy-front.ts [--seconds 3] [--rounds 3] [--connections 16]
  *
  * The service runs as its own process (embedded PGlite, a real redis-server clickstore); the load
  * comes from this process over loopback, in two shapes: a new connection (TCP + TLS handshake)
  * per click, and kept-alive connections. The load generator (node:tls in Bun) shares the two cores
  * and is the bottleneck of the new-connection shape, so clicks per second compare poorly; the
- * service's CPU time per click is the figure that tells the front's cost. Prints one table and
- * the front's cost in CPU per click, and writes JSON under bench/results/.
+ * service's CPU time per click is the figure that tells the front's cost. Both services run at
+ * once and the scenarios alternate for several rounds, so that the load of anything else on the
+ * machine falls on both alike. Prints one table and the front's cost in CPU per click, and writes
+ * JSON under bench/results/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -24,14 +26,26 @@ import { TestCa } from "../test/support/tls";
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "16" },
   },
 });
 const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
 const CONNECTIONS = Number(values.connections);
 const HEADER = v2Inet([198, 51, 100, 23], [10, 0, 0, 1]);
+const SHAPES: Array<[string, boolean]> = [
+  ["new connection per click", false],
+  ["kept-alive connections", true],
+];
 const REQUEST = "GET /click/1/go?idfa=bench HTTP/1.1\r\nhost: localhost\r\nuser-agent: bench\r\n\r\n";
+
+interface Sample {
+  latencies: number[];
+  errors: number;
+  cpuMicros: number;
+}
 
 interface Result {
   scenario: string;
@@ -87,15 +101,9 @@ function clickOn(socket: tls.TLSSocket): Promise<void> {
   });
 }
 
-async function run(
-  scenario: string,
-  pid: number,
-  port: number,
-  ca: string,
-  proxied: boolean,
-  keepAlive: boolean,
-) {
-  const cpuBefore = cpuMicros(pid);
+/** One scenario for SECONDS: CONNECTIONS clients clicking as fast as they are answered. */
+async function run(target: Target, keepAlive: boolean, ca: string): Promise<Sample> {
+  const cpuBefore = cpuMicros(target.pid);
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + SECONDS * 1000;
@@ -104,7 +112,7 @@ async function run(
     while (performance.now() < deadline) {
       const started = performance.now();
       try {
-        socket ??= await connect(port, ca, proxied);
+        socket ??= await connect(target.port, ca, target.proxied);
         await clickOn(socket);
         latencies.push(performance.now() - started);
       } catch {
@@ -120,37 +128,51 @@ async function run(
     socket?.destroy();
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  const cpu = cpuMicros(pid) - cpuBefore;
-  latencies.sort((a, b) => a - b);
+  return { latencies, errors, cpuMicros: cpuMicros(target.pid) - cpuBefore };
+}
+
+function summarize(scenario: string, samples: Sample[]): Result {
+  const latencies = samples.flatMap((sample) => sample.latencies).sort((a, b) => a - b);
+  const cpu = samples.reduce((sum, sample) => sum + sample.cpuMicros, 0);
   const at = (q: number) => Number((latencies[Math.floor(q * (latencies.length - 1))] ?? 0).toFixed(2));
   return {
     scenario,
     clicks: latencies.length,
-    errors,
-    perSecond: Math.round(latencies.length / SECONDS),
+    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+    perSecond: Math.round(latencies.length / (SECONDS * samples.length)),
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     serviceCpuUsPerClick: Math.round(cpu / Math.max(latencies.length, 1)),
-  } satisfies Result;
+  };
+}
+
+interface Target {
+  via: string;
+  proxied: boolean;
+  pid: number;
+  port: number;
 }
 
 async function main() {
   const ca = TestCa.create();
   const pair = ca.issue("bench");
   const redis = await RedisServer.start();
-  const results: Result[] = [];
+  const services: Awaited<ReturnType<typeof spawnService>>[] = [];
+  const samples = new Map<string, Sample[]>();
   try {
-    for (const proxied of [false, true]) {
-      const httpsPort = freePort();
-      const service = await spawnService({
-        REDIS_URL_CLICKSTORE_1: redis.url,
-        TLS_CERT_FILE: pair.certFile,
-        TLS_KEY_FILE: pair.keyFile,
-        HTTPS_PORT: String(httpsPort),
-        PROXY_PROTOCOL: proxied ? "v2" : "off",
-        ALLOW_UNSIGNED_API: "true",
-      });
-      try {
+    // Both at once: each start opens its own embedded database, which takes a while.
+    const targets = await Promise.all(
+      [false, true].map(async (proxied): Promise<Target> => {
+        const httpsPort = freePort();
+        const service = await spawnService({
+          REDIS_URL_CLICKSTORE_1: redis.url,
+          TLS_CERT_FILE: pair.certFile,
+          TLS_KEY_FILE: pair.keyFile,
+          HTTPS_PORT: String(httpsPort),
+          PROXY_PROTOCOL: proxied ? "v2" : "off",
+          ALLOW_UNSIGNED_API: "true",
+        });
+        services.push(service);
         const created = await fetch(`${service.url}/api/1/create`, {
           method: "POST",
           body: new URLSearchParams({
@@ -158,34 +180,34 @@ async function main() {
           }),
         });
         if (!created.ok) throw new Error(`link not created: ${created.status}`);
-        const via = proxied ? "through the front" : "direct";
         await waitFor("the first click", () =>
           connect(httpsPort, ca.pem, proxied)
             .then(clickOn)
             .then(() => true),
         );
-        results.push(
-          await run(
-            `new connection per click, ${via}`,
-            service.process.pid,
-            httpsPort,
-            ca.pem,
-            proxied,
-            false,
-          ),
-        );
-        results.push(
-          await run(`kept-alive connections, ${via}`, service.process.pid, httpsPort, ca.pem, proxied, true),
-        );
-      } finally {
-        await service.kill("SIGTERM");
+        return {
+          via: proxied ? "through the front" : "direct",
+          proxied,
+          pid: service.process.pid,
+          port: httpsPort,
+        };
+      }),
+    );
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [shape, keepAlive] of SHAPES) {
+        for (const target of targets) {
+          const scenario = `${shape}, ${target.via}`;
+          samples.set(scenario, [...(samples.get(scenario) ?? []), await run(target, keepAlive, ca.pem)]);
+        }
       }
       await redis.clear();
     }
   } finally {
+    for (const service of services) await service.kill("SIGTERM");
     await redis.stop();
   }
 
+  const results = [...samples].map(([scenario, runs]) => summarize(scenario, runs));
   console.table(results);
   const cost = (shape: string) => {
     const direct = results.find((r) => r.scenario === `${shape}, direct`) as Result;
@@ -194,6 +216,7 @@ async function main() {
   };
   const summary = {
     seconds: SECONDS,
+    rounds: ROUNDS,
     connections: CONNECTIONS,
     frontCpuCostNewConnectionPct: cost("new connection per click"),
     frontCpuCostKeepAlivePct: cost("kept-alive connections"),
