@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "bun";
 import type { App } from "../app";
 import type { Config } from "../config";
@@ -41,16 +42,34 @@ function serveApp(app: App, options: ListenOptions, peersOf: (server: Server<und
   return server;
 }
 
-/** Stops a replaced server gracefully (requests in flight are answered) and keeps track of it. */
+/**
+ * Stops a replaced server gracefully (requests in flight are answered), once `ready` resolves,
+ * and keeps track of it.
+ */
 function retirer() {
   const retiring = new Set<Promise<void>>();
   return {
-    retire(server: Server<undefined>): void {
-      const done: Promise<void> = server.stop().finally(() => retiring.delete(done));
+    retire(server: Server<undefined>, ready: Promise<void> = Promise.resolve()): void {
+      const done: Promise<void> = ready.then(() => server.stop()).finally(() => retiring.delete(done));
       retiring.add(done);
     },
     all: () => [...retiring],
   };
+}
+
+const MIGRATE_QUEUED_CONNECTIONS = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+/**
+ * Linux drops the connections still waiting in a SO_REUSEPORT listener's accept queue when it
+ * closes, unless net.ipv4.tcp_migrate_req hands them to another listener on the port.
+ */
+function warnIfRenewalDropsQueuedConnections(logger: Logger): void {
+  if (!existsSync(MIGRATE_QUEUED_CONNECTIONS)) return;
+  if (readFileSync(MIGRATE_QUEUED_CONNECTIONS, "utf8").trim() !== "0") return;
+  logger.warn(
+    { sysctl: "net.ipv4.tcp_migrate_req=0" },
+    "a certificate renewal may reset the few connections waiting to be accepted at that instant: set net.ipv4.tcp_migrate_req=1 (or use the PROXY front, which does not need it)",
+  );
 }
 
 /**
@@ -58,7 +77,8 @@ function retirer() {
  * with the new certificate, then stops the old one gracefully: `server.reload({ tls })` keeps
  * serving the old certificate in Bun 1.4.5.
  */
-function directHttps(config: Config, app: App, material: TlsMaterial): HttpsListener {
+function directHttps(config: Config, app: App, material: TlsMaterial, logger: Logger): HttpsListener {
+  warnIfRenewalDropsQueuedConnections(logger);
   const open = (next: TlsMaterial, port: number) =>
     serveApp(app, { hostname: config.host, port, reusePort: true, tls: tlsOptions(next) }, (server) =>
       listenerPeers(server, "https"),
@@ -114,7 +134,7 @@ function frontedHttps(
       const previous = current;
       current = open(next);
       front.relayTo(current.target);
-      retired.retire(previous.server);
+      retired.retire(previous.server, previous.target.clients.settled());
     },
     async stop() {
       front.stopAccepting();
@@ -155,7 +175,7 @@ export function startListeners(
   const files: TlsFiles = config.tls;
   const https =
     config.proxyProtocol === "off"
-      ? directHttps(config, app, material)
+      ? directHttps(config, app, material, logger)
       : frontedHttps(config, app, material, config.proxyProtocol, logger);
   let served = material;
   logger.info({ certificate: describe(served) }, "serving TLS");

@@ -129,6 +129,41 @@ for (const [mode, env, proxyHeader] of modes) {
       expect((await clicksStored()).sort()).toEqual(["after-renewal", "before-renewal"]);
     });
 
+    // Behind the front only: on a bare SO_REUSEPORT swap, Linux resets the connections still in
+    // the old listener's accept queue unless net.ipv4.tcp_migrate_req=1 (the service warns at start).
+    if (proxyHeader !== undefined) {
+      test("clicks on new connections while the certificate is renewed all get their answer", async () => {
+        await redis.clear();
+        let renewedAt: number | undefined;
+        let answered = 0;
+        const failures: string[] = [];
+        const worker = async () => {
+          // Until shortly after the renewal, bounded in count whatever happens.
+          for (let clicks = 0; clicks < 200; clicks++) {
+            if (renewedAt !== undefined && performance.now() > renewedAt + 300) return;
+            try {
+              const [response] = await proxiedRequest(port, proxyHeader ?? "", ca.pem, [
+                get("/click/3/go?click=during"),
+              ]);
+              if (response?.status === 307) answered += 1;
+              else failures.push(`status ${response?.status}`);
+            } catch (error) {
+              failures.push(String(error));
+            }
+          }
+        };
+        const load = Promise.all(Array.from({ length: 4 }, worker));
+        await waitFor("some clicks before the renewal", () => (answered >= 20 ? true : undefined));
+        files.install(first);
+        expect(service.reloadTls()).toBe("renewed");
+        renewedAt = performance.now();
+        await load;
+        expect(failures).toEqual([]);
+        expect(await servedFingerprint(port, ca.pem, proxyHeader)).toBe(first.fingerprint);
+        expect(await redis.events()).toHaveLength(answered);
+      });
+    }
+
     test("SIGHUP's reload: unchanged files change nothing; a new pair is served at once", async () => {
       expect(service.reloadTls()).toBe("unchanged");
       files.install(third);

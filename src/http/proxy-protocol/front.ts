@@ -10,6 +10,24 @@ import { readProxyHeader } from "./header";
  */
 export class RelayClients {
   private readonly clients = new Map<number, string>();
+  private connecting = 0;
+
+  connectStarted(): void {
+    this.connecting += 1;
+  }
+
+  connectEnded(): void {
+    this.connecting -= 1;
+  }
+
+  /**
+   * Resolves once no relay is still connecting to the server, plus a moment for the server to
+   * accept the last ones: closing a listener drops the connections still in its accept queue.
+   */
+  async settled(): Promise<void> {
+    while (this.connecting > 0) await Bun.sleep(SETTLE_POLL_MS);
+    await Bun.sleep(ACCEPT_SETTLE_MS);
+  }
 
   remember(relayPort: number, client: string): void {
     this.clients.set(relayPort, client);
@@ -65,6 +83,9 @@ const HEADER_TIMEOUT_SECONDS = 5;
 // A click's request and response are a few KiB: this much waiting on one side is a stuck peer.
 const MAX_PENDING_BYTES = 1 << 20;
 const REJECTION_LOG_INTERVAL_MS = 10_000;
+const SETTLE_POLL_MS = 10;
+// On loopback the server accepts within an event-loop turn; this is many turns.
+const ACCEPT_SETTLE_MS = 200;
 
 type Side = Socket<Relay>;
 
@@ -155,20 +176,33 @@ class Relay {
     this.header = new Uint8Array(0);
     this.client.timeout(0);
     this.clientAddress = header.address ?? this.client.remoteAddress;
+    if (bytes.length > header.length) this.toUpstream.send(undefined, bytes.subarray(header.length));
+    this.connectUpstream();
+  }
+
+  private connectUpstream(): void {
     const target = this.front.target;
     this.target = target;
-    if (bytes.length > header.length) this.toUpstream.send(undefined, bytes.subarray(header.length));
+    target.clients.connectStarted();
     Bun.connect<Relay>({
       hostname: "127.0.0.1",
       port: target.port,
       data: this,
       socket: upstreamHandlers,
-    }).catch(() => this.client.end());
+    }).catch(() => this.upstreamUnreachable(target));
+  }
+
+  /** The TLS server was gone: if a renewal replaced it meanwhile, its successor takes the connection. */
+  private upstreamUnreachable(target: RelayTarget): void {
+    target.clients.connectEnded();
+    if (target !== this.front.target) this.connectUpstream();
+    else this.client.end();
   }
 
   upstreamOpened(upstream: Side): void {
     this.upstream = upstream;
     this.upstreamPort = upstream.localPort;
+    this.target?.clients.connectEnded();
     this.target?.clients.remember(upstream.localPort, this.clientAddress);
     this.toUpstream.flush(upstream);
   }
@@ -195,7 +229,7 @@ class Relay {
     this.toClient.end(this.client);
   }
 
-  /** No header in time, or the TLS server could not be reached. */
+  /** No header in time. */
   giveUp(): void {
     this.client.end();
   }
@@ -211,7 +245,6 @@ const upstreamHandlers = {
   data: (socket: Side, data: Uint8Array) => socket.data.fromUpstream(data),
   drain: (socket: Side) => socket.data.upstreamDrained(),
   close: (socket: Side) => socket.data.upstreamClosed(),
-  connectError: (socket: Side) => socket.data.giveUp(),
   error: (socket: Side) => socket.data.upstreamClosed(),
 };
 
