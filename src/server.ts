@@ -3,17 +3,19 @@ import type { Server } from "bun";
 import { type App, createApp } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
-import type { Clickstore } from "./clickstore/clickstore";
+import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
-import { startListeners, type TlsReload } from "./http/listeners";
+import { baseUrl, startListeners, type TlsReload } from "./http/listeners";
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics/metrics";
+import { startMetricsListener } from "./metrics/route";
 
 export interface RunningService {
   app: App;
@@ -25,18 +27,24 @@ export interface RunningService {
   httpsUrl: string | undefined;
   /** Serves renewed certificate files to new connections (SIGHUP); see Listeners.reloadTls. */
   reloadTls(): TlsReload;
+  metrics: Metrics;
+  /** The METRICS_PORT listener's base URL, when there is one. */
+  metricsUrl: string | undefined;
   /** Stops accepting, lets requests in flight finish, then closes the stores. */
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 5_000;
 
-function openClickstore(config: Config, logger: Logger): Clickstore {
-  if (config.clickstores.length === 0) return new FileClickstore(join(config.dataDir, "clicks.log"));
+function openClickstore(config: Config, logger: Logger, metrics: Metrics): Clickstore {
+  if (config.clickstores.length === 0) {
+    return new FileClickstore(join(config.dataDir, "clicks.log"), metrics.clickstoreNode("file"));
+  }
   return new ClickstorePool({
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
     logger,
+    metrics,
   });
 }
 
@@ -47,7 +55,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     httpsPort: config.tls ? config.httpsPort : undefined,
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
-    clickstores: config.clickstores.length,
+    clickstores: config.clickstores.map(nodeLabel),
+    redisPushTimeoutMs: config.redisPushTimeoutMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
     notFoundUrl: config.notFoundUrl,
@@ -55,6 +64,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     tls: config.tls !== undefined,
     proxyProtocol: config.proxyProtocol,
     trustProxy: config.trustProxy,
+    metricsPort: config.metricsPort,
+    metricsOnPublicPorts: config.metricsToken !== undefined,
+    logLevel: config.logLevel,
   };
 }
 
@@ -64,8 +76,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const tlsMaterial = config.tls ? readTlsFiles(config.tls) : undefined;
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
+  const metrics = new Metrics();
   const links = new LinkCache(repository);
-  const clickstore = openClickstore(config, logger);
+  metrics.watchLinkCache(links);
+  const clickstore = openClickstore(config, logger, metrics);
   try {
     const count = await links.load();
     await clickstore.ready(READY_TIMEOUT_MS);
@@ -89,12 +103,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       notFoundUrl: config.notFoundUrl,
     }),
     clientIp: createClientIp(config.trustProxy),
+    metrics,
   });
 
+  // First, so that a taken METRICS_PORT stops the start before the public ports open.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : startMetricsListener({ host: config.host, port: config.metricsPort, metrics });
   const listeners = startListeners(config, app, tlsMaterial, logger);
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;
-  logger.info({ url, httpsUrl, config: describeConfig(config) }, "clicks is listening");
+  const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;
+  logger.info({ url, httpsUrl, metricsUrl, config: describeConfig(config) }, "clicks is listening");
 
   return {
     app,
@@ -102,8 +123,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     url,
     httpsUrl,
     reloadTls: listeners.reloadTls,
+    metrics,
+    metricsUrl,
     async stop() {
-      await listeners.stop();
+      await Promise.all([listeners.stop(), metricsServer?.stop()]);
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -144,7 +144,8 @@ function frontedHttps(
   };
 }
 
-function baseUrl(scheme: string, host: string, port: number): string {
+/** The URL a listener on `host` is reached at from this machine (0.0.0.0 from 127.0.0.1). */
+export function baseUrl(scheme: string, host: string, port: number): string {
   const shown = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return `${scheme}://${shown}:${port}`;
 }

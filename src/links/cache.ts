@@ -1,4 +1,5 @@
 import type { CampaignLink } from "../db/schema";
+import type { LinkCacheStats } from "../metrics/metrics";
 import type { LinkRepository } from "./repository";
 
 export interface LinkCacheOptions {
@@ -14,6 +15,8 @@ export interface LinkCacheOptions {
  * goes to the database, for that one id, shared by concurrent misses.
  */
 export class LinkCache {
+  /** Plain tallies the metrics read at scrape time: a click pays one `++`. */
+  readonly stats: LinkCacheStats = { hits: 0, misses: 0, knownMissing: 0 };
   private readonly links = new Map<number, CampaignLink>();
   private readonly missing = new Map<number, number>();
   private readonly inflight = new Map<number, Promise<CampaignLink | undefined>>();
@@ -42,12 +45,19 @@ export class LinkCache {
   /** The cached link, else one database lookup shared by every concurrent caller. */
   lookup(id: number): CampaignLink | undefined | Promise<CampaignLink | undefined> {
     const cached = this.links.get(id);
-    if (cached) return cached;
+    if (cached) {
+      this.stats.hits++;
+      return cached;
+    }
     const missingUntil = this.missing.get(id);
     if (missingUntil !== undefined) {
-      if (missingUntil > this.now()) return undefined;
+      if (missingUntil > this.now()) {
+        this.stats.knownMissing++;
+        return undefined;
+      }
       this.missing.delete(id);
     }
+    this.stats.misses++;
     return this.inflight.get(id) ?? this.fetch(id);
   }
 

@@ -65,6 +65,7 @@ const flyConfig = z
     files: z.array(z.object({ guest_path: z.string(), secret_name: z.string() }).strict()).optional(),
     mounts: z.object({ source: z.string(), destination: z.string(), initial_size: z.string() }).strict(),
     vm: z.array(z.object({ size: z.string(), memory: z.string() }).strict()),
+    metrics: z.object({ port: z.number().int(), path: z.string() }).strict(),
     services: z.array(service).min(1),
   })
   .strict();
@@ -152,7 +153,18 @@ describe("fly.tls.toml: fly.io terminates TLS", () => {
   });
 });
 
-describe("both files: shutdown, release, image", () => {
+describe("both files: metrics, shutdown, release, image", () => {
+  test("fly.io scrapes /metrics on METRICS_PORT, which no service exposes", () => {
+    for (const config of [fly, flyTls]) {
+      expect(config.metrics).toEqual({
+        port: loadConfig(config.env).metricsPort as number,
+        path: "/metrics",
+      });
+      const exposed = config.services.map((service) => service.internal_port);
+      expect(exposed).not.toContain(config.metrics.port);
+    }
+  });
+
   test("kill_timeout leaves the graceful shutdown its time, the same in both files", () => {
     for (const config of [fly, flyTls]) {
       expect(config.kill_signal).toBe("SIGTERM");
