@@ -9,7 +9,7 @@ import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
-import { baseUrl, startListeners, type TlsReload } from "./http/listeners";
+import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
@@ -111,7 +111,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     config.metricsPort === undefined
       ? undefined
       : startMetricsListener({ host: config.host, port: config.metricsPort, metrics });
-  const listeners = startListeners(config, app, tlsMaterial, logger);
+  let listeners: Listeners;
+  try {
+    listeners = startListeners(config, app, tlsMaterial, logger);
+  } catch (error) {
+    await Promise.allSettled([metricsServer?.stop(true), clickstore.close(), database.close()]);
+    throw error;
+  }
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;
   const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;

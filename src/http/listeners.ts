@@ -4,7 +4,7 @@ import type { App } from "../app";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { listenerPeers, type PeerLookup } from "./client-ip";
-import { RelayClients, type RelayTarget, startProxyFront } from "./proxy-protocol/front";
+import { type ProxyFront, RelayClients, type RelayTarget, startProxyFront } from "./proxy-protocol/front";
 import { readTlsFiles, sameMaterial, type TlsFiles, type TlsMaterial, tlsOptions } from "./tls";
 import { watchFiles } from "./tls-watch";
 
@@ -121,13 +121,19 @@ function frontedHttps(
   };
   const retired = retirer();
   let current = open(material);
-  const front = startProxyFront({
-    hostname: config.host,
-    port: config.httpsPort,
-    version,
-    target: current.target,
-    logger,
-  });
+  let front: ProxyFront;
+  try {
+    front = startProxyFront({
+      hostname: config.host,
+      port: config.httpsPort,
+      version,
+      target: current.target,
+      logger,
+    });
+  } catch (error) {
+    void current.server.stop(true);
+    throw error;
+  }
   return {
     port: front.port,
     serve(next) {
@@ -174,10 +180,17 @@ export function startListeners(
   }
 
   const files: TlsFiles = config.tls;
-  const https =
-    config.proxyProtocol === "off"
-      ? directHttps(config, app, material, logger)
-      : frontedHttps(config, app, material, config.proxyProtocol, logger);
+  let https: HttpsListener;
+  try {
+    https =
+      config.proxyProtocol === "off"
+        ? directHttps(config, app, material, logger)
+        : frontedHttps(config, app, material, config.proxyProtocol, logger);
+  } catch (error) {
+    // HTTPS_PORT taken: nothing of this start stays open.
+    void http.stop(true);
+    throw error;
+  }
   let served = material;
   logger.info({ certificate: describe(served) }, "serving TLS");
   if (Date.parse(served.validTo) < Date.now())

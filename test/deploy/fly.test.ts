@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -13,6 +13,9 @@ import { get, proxiedRequest, v2Inet } from "../support/proxy-protocol";
 import { RedisServer } from "../support/redis";
 import { click, spawnService, startTestService, tempDir } from "../support/service";
 import { TestCa } from "../support/tls";
+
+// Services start on real databases on a machine shared with other work: give them time.
+setDefaultTimeout(30_000);
 
 const ROOT = join(import.meta.dir, "..", "..");
 const read = (file: string) => readFileSync(join(ROOT, file), "utf8");
@@ -182,7 +185,7 @@ describe("both files: metrics, shutdown, release, image", () => {
     const timeout = Bun.sleep(seconds(fly.kill_timeout) * 1000).then(() => "killed by fly.io");
     expect(await Promise.race([exited, timeout])).toBe(0);
     expect(running.output()).toContain('"msg":"stopped"');
-  }, 30_000);
+  });
 
   test("the release command migrates a fresh Postgres database", async () => {
     const databaseUrl = await (await sharedPostgres()).createDatabase();
@@ -201,7 +204,7 @@ describe("both files: metrics, shutdown, release, image", () => {
     } finally {
       await sql.end();
     }
-  }, 30_000);
+  });
 
   test("the Dockerfile: pinned Bun, dependencies from package-lock.json, non-root, the start command", () => {
     const dockerfile = read("Dockerfile");

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { RunningService } from "../../src/server";
 import { parseEvent } from "../support/consumer";
 import { databaseWithLinks } from "../support/links";
@@ -6,6 +6,9 @@ import { freePort, waitFor } from "../support/ports";
 import { RedisServer } from "../support/redis";
 import { click, startTestService } from "../support/service";
 import { negotiatedVersion, TestCa } from "../support/tls";
+
+// Services start on real databases on a machine shared with other work: give them time.
+setDefaultTimeout(30_000);
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
 const ca = TestCa.create();

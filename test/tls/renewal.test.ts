@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, renameSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { get, proxiedRequest, v2Inet } from "../support/proxy-protocol";
 import { RedisServer } from "../support/redis";
 import { click, spawnService, startTestService, tempDir } from "../support/service";
 import { servedFingerprint, TestCa } from "../support/tls";
+
+// Services start on real databases on a machine shared with other work: give them time.
+setDefaultTimeout(30_000);
 
 const ca = TestCa.create();
 const first = ca.issue("first");
@@ -203,4 +206,4 @@ test("the service process reloads its certificate on SIGHUP and keeps running", 
   } finally {
     expect(await service.kill("SIGTERM")).toBe(0);
   }
-}, 30_000);
+});

@@ -1,10 +1,14 @@
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TlsFileError } from "../../src/http/tls";
+import { databaseWithLinks } from "../support/links";
 import { freePort } from "../support/ports";
 import { startTestService, tempDir } from "../support/service";
 import { TestCa } from "../support/tls";
+
+// Services start on real databases on a machine shared with other work: give them time.
+setDefaultTimeout(30_000);
 
 const ca = TestCa.create();
 const good = ca.issue("good");
@@ -95,5 +99,38 @@ describe("a certificate that cannot be served stops the start with a clear messa
     const line = JSON.parse(stdout.trim().split("\n").at(-1) as string);
     expect(line.msg).toBe("clicks could not start");
     expect(line.err.message).toContain("this key does not match the certificate");
-  }, 30_000);
+  });
+});
+
+describe("a taken HTTPS_PORT stops the start, and nothing of it stays open", () => {
+  let databaseUrl: string;
+  beforeAll(async () => {
+    databaseUrl = await databaseWithLinks([]);
+  });
+
+  for (const proxyProtocol of ["off", "v2"]) {
+    test(`PROXY_PROTOCOL=${proxyProtocol}`, async () => {
+      const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+      const port = freePort();
+      try {
+        const failure = await startTestService({
+          PORT: String(port),
+          DATABASE_URL: databaseUrl,
+          TLS_CERT_FILE: good.certFile,
+          TLS_KEY_FILE: good.keyFile,
+          HTTPS_PORT: String(taken.port),
+          PROXY_PROTOCOL: proxyProtocol,
+        }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(Error);
+        // PORT was opened before HTTPS_PORT failed: it is free again.
+        const again = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+        again.stop(true);
+      } finally {
+        taken.stop(true);
+      }
+    });
+  }
 });
