@@ -9,7 +9,7 @@ import { readProxyHeader } from "./header";
  * connection's local port: the port that server sees as the peer's.
  */
 export class RelayClients {
-  private readonly clients = new Map<number, string>();
+  private readonly clients = new Map<number, { readonly clientAddress: string }>();
   private connecting = 0;
 
   connectStarted(): void {
@@ -29,12 +29,13 @@ export class RelayClients {
     await Bun.sleep(ACCEPT_SETTLE_MS);
   }
 
-  remember(relayPort: number, client: string): void {
-    this.clients.set(relayPort, client);
+  remember(relayPort: number, relay: { readonly clientAddress: string }): void {
+    this.clients.set(relayPort, relay);
   }
 
-  forget(relayPort: number): void {
-    this.clients.delete(relayPort);
+  /** Only the relay's own entry: a new connection may already have been given the port again. */
+  forget(relayPort: number, relay: { readonly clientAddress: string }): void {
+    if (this.clients.get(relayPort) === relay) this.clients.delete(relayPort);
   }
 
   /** The app's view of a request on that server: the client the PROXY header named. */
@@ -43,7 +44,7 @@ export class RelayClients {
       listener: "proxied",
       requestIP: (request) => {
         const peer = server.requestIP(request);
-        const address = peer === null ? undefined : this.clients.get(peer.port);
+        const address = peer === null ? undefined : this.clients.get(peer.port)?.clientAddress;
         // A connection that did not come through the front has no client address anyone vouched for.
         return address === undefined ? null : { address };
       },
@@ -141,7 +142,7 @@ class Relay {
   private upstream: Side | undefined;
   private upstreamPort: number | undefined;
   private target: RelayTarget | undefined;
-  private clientAddress = "";
+  clientAddress = "";
   private refused = false;
   private readonly toUpstream = new Pending();
   private readonly toClient = new Pending();
@@ -203,7 +204,7 @@ class Relay {
     this.upstream = upstream;
     this.upstreamPort = upstream.localPort;
     this.target?.clients.connectEnded();
-    this.target?.clients.remember(upstream.localPort, this.clientAddress);
+    this.target?.clients.remember(upstream.localPort, this);
     this.toUpstream.flush(upstream);
   }
 
@@ -225,7 +226,7 @@ class Relay {
   }
 
   upstreamClosed(): void {
-    if (this.upstreamPort !== undefined) this.target?.clients.forget(this.upstreamPort);
+    if (this.upstreamPort !== undefined) this.target?.clients.forget(this.upstreamPort, this);
     this.toClient.end(this.client);
   }
 
