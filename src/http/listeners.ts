@@ -4,6 +4,7 @@ import type { App } from "../app";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { listenerPeers, type PeerLookup } from "./client-ip";
+import { IDLE_TIMEOUT_SECONDS, MAX_REQUEST_BODY_BYTES } from "./limits";
 import { type ProxyFront, RelayClients, type RelayTarget, startProxyFront } from "./proxy-protocol/front";
 import { readTlsFiles, sameMaterial, type TlsFiles, type TlsMaterial, tlsOptions } from "./tls";
 import { watchFiles } from "./tls-watch";
@@ -36,7 +37,13 @@ interface HttpsListener {
 type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?: Bun.TLSOptions };
 
 function serveApp(app: App, options: ListenOptions, peersOf: (server: Server<undefined>) => PeerLookup) {
-  const server: Server<undefined> = Bun.serve({ ...options, fetch: (request) => app.fetch(request, peers) });
+  const server: Server<undefined> = Bun.serve({
+    ...options,
+    // Slow and silent clients are cut off; no client can make Bun take in a large body.
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    fetch: (request) => app.fetch(request, peers),
+  });
   // Assigned before the first request can arrive: Bun.serve returns before it serves anything.
   const peers = peersOf(server);
   return server;
