@@ -20,7 +20,8 @@ export interface Listeners {
   httpsUrl: string | undefined;
   /**
    * Reads the certificate files again and serves them to new connections when they changed and
-   * are valid; otherwise the current certificate stays. Connections already open are not dropped.
+   * are valid; otherwise the current certificate stays. Connections already open keep the
+   * certificate they began with (directHttps and frontedHttps say how far that holds).
    */
   reloadTls(): TlsReload;
   /** Stops accepting everywhere and waits for the requests in flight. */
@@ -50,17 +51,24 @@ function serveApp(app: App, options: ListenOptions, peersOf: (server: Server<und
 }
 
 /**
- * Stops a replaced server gracefully (requests in flight are answered), once `ready` resolves,
- * and keeps track of it.
+ * Stops a replaced server gracefully (requests in flight are answered) once `ready` resolves, or
+ * at once when the service stops; keeps track of them.
  */
 function retirer() {
   const retiring = new Set<Promise<void>>();
+  const shutdown = Promise.withResolvers<void>();
   return {
     retire(server: Server<undefined>, ready: Promise<void> = Promise.resolve()): void {
-      const done: Promise<void> = ready.then(() => server.stop()).finally(() => retiring.delete(done));
+      const done: Promise<void> = Promise.race([ready, shutdown.promise])
+        .then(() => server.stop())
+        .finally(() => retiring.delete(done));
       retiring.add(done);
     },
-    all: () => [...retiring],
+    /** The service is stopping: every retiring server stops now; resolves when they have. */
+    stopAll(): Promise<unknown> {
+      shutdown.resolve();
+      return Promise.all([...retiring]);
+    },
   };
 }
 
@@ -75,7 +83,7 @@ function warnIfRenewalDropsQueuedConnections(logger: Logger): void {
   if (readFileSync(MIGRATE_QUEUED_CONNECTIONS, "utf8").trim() !== "0") return;
   logger.warn(
     { sysctl: "net.ipv4.tcp_migrate_req=0" },
-    "a certificate renewal may reset the few connections waiting to be accepted at that instant: set net.ipv4.tcp_migrate_req=1 (or use the PROXY front, which does not need it)",
+    "a certificate renewal may reset the connections waiting to be accepted at that instant: set net.ipv4.tcp_migrate_req=1 (the PROXY front does not need it)",
   );
 }
 
@@ -102,15 +110,15 @@ function directHttps(config: Config, app: App, material: TlsMaterial, logger: Lo
       retired.retire(previous);
     },
     async stop() {
-      await Promise.all([current.stop(), ...retired.all()]);
+      await Promise.all([current.stop(), retired.stopAll()]);
     },
   };
 }
 
 /**
  * TLS behind the PROXY front: the front owns HTTPS_PORT, the TLS server listens on loopback. A
- * renewal opens a new loopback server and points the front at it; the old one finishes its
- * connections and stops.
+ * renewal opens a new loopback server and points the front at it; the old one stops once the
+ * last connection relayed to it has ended, so that none is cut (see RelayClients.drained).
  */
 function frontedHttps(
   config: Config,
@@ -147,11 +155,11 @@ function frontedHttps(
       const previous = current;
       current = open(next);
       front.relayTo(current.target);
-      retired.retire(previous.server, previous.target.clients.settled());
+      retired.retire(previous.server, previous.target.clients.drained());
     },
     async stop() {
       front.stopAccepting();
-      await Promise.all([current.server.stop(), ...retired.all()]);
+      await Promise.all([current.server.stop(), retired.stopAll()]);
       front.closeAll();
     },
   };

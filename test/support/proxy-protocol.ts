@@ -116,6 +116,14 @@ export async function proxiedRequest(
     raw.write(bytes.subarray(start, start + step));
     if (pieces > 1) await Bun.sleep(20);
   }
+  return requestsOver(raw, ca, requests);
+}
+
+/**
+ * TLS (trusting only `ca`) over a connection that is already open, then the requests one after
+ * the other. Rejects when the connection closes before the TLS handshake.
+ */
+export async function requestsOver(raw: net.Socket, ca: string, requests: string[]): Promise<RawResponse[]> {
   const secure = tls.connect({ socket: raw, ca, servername: "localhost" });
   let received = "";
   secure.on("data", (chunk) => {

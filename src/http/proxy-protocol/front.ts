@@ -10,23 +10,28 @@ import { readProxyHeader } from "./header";
  */
 export class RelayClients {
   private readonly clients = new Map<number, { readonly clientAddress: string }>();
-  private connecting = 0;
+  private relays = 0;
+  private drain: PromiseWithResolvers<void> | undefined;
 
-  connectStarted(): void {
-    this.connecting += 1;
+  relayStarted(): void {
+    this.relays += 1;
   }
 
-  connectEnded(): void {
-    this.connecting -= 1;
+  relayEnded(): void {
+    this.relays -= 1;
+    if (this.relays === 0) this.drain?.resolve();
   }
 
   /**
-   * Resolves once no relay is still connecting to the server, plus a moment for the server to
-   * accept the last ones: closing a listener drops the connections still in its accept queue.
+   * Resolves once no connection relayed to the server is left: only then can it stop without
+   * cutting one. Stopping sooner would drop the connections still in its accept queue, and a
+   * graceful stop resets those whose client is still in the TLS handshake (a slow phone's is
+   * hundreds of milliseconds). Bun's idle timeout bounds how long they last.
    */
-  async settled(): Promise<void> {
-    while (this.connecting > 0) await Bun.sleep(SETTLE_POLL_MS);
-    await Bun.sleep(ACCEPT_SETTLE_MS);
+  drained(): Promise<void> {
+    if (this.relays === 0) return Promise.resolve();
+    this.drain ??= Promise.withResolvers<void>();
+    return this.drain.promise;
   }
 
   remember(relayPort: number, relay: { readonly clientAddress: string }): void {
@@ -84,9 +89,6 @@ const HEADER_TIMEOUT_SECONDS = 5;
 // A click's request and response are a few KiB: this much waiting on one side is a stuck peer.
 const MAX_PENDING_BYTES = 1 << 20;
 const REJECTION_LOG_INTERVAL_MS = 10_000;
-const SETTLE_POLL_MS = 10;
-// On loopback the server accepts within an event-loop turn; this is many turns.
-const ACCEPT_SETTLE_MS = 200;
 
 type Side = Socket<Relay>;
 
@@ -184,7 +186,7 @@ class Relay {
   private connectUpstream(): void {
     const target = this.front.target;
     this.target = target;
-    target.clients.connectStarted();
+    target.clients.relayStarted();
     Bun.connect<Relay>({
       hostname: "127.0.0.1",
       port: target.port,
@@ -195,7 +197,7 @@ class Relay {
 
   /** The TLS server was gone: if a renewal replaced it meanwhile, its successor takes the connection. */
   private upstreamUnreachable(target: RelayTarget): void {
-    target.clients.connectEnded();
+    target.clients.relayEnded();
     if (target !== this.front.target) this.connectUpstream();
     else this.client.end();
   }
@@ -203,7 +205,6 @@ class Relay {
   upstreamOpened(upstream: Side): void {
     this.upstream = upstream;
     this.upstreamPort = upstream.localPort;
-    this.target?.clients.connectEnded();
     this.target?.clients.remember(upstream.localPort, this);
     this.toUpstream.flush(upstream);
   }
@@ -225,8 +226,13 @@ class Relay {
     this.toUpstream.end(this.upstream);
   }
 
+  /** Called on `error` and on `close`: the second call finds nothing left to do. */
   upstreamClosed(): void {
-    if (this.upstreamPort !== undefined) this.target?.clients.forget(this.upstreamPort, this);
+    if (this.upstreamPort !== undefined) {
+      this.target?.clients.forget(this.upstreamPort, this);
+      this.target?.clients.relayEnded();
+      this.upstreamPort = undefined;
+    }
     this.toClient.end(this.client);
   }
 
