@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { z } from "zod";
+import type { BreakerSettings } from "./clickstore/breaker";
 
 /**
  * How far the service believes proxy headers about the client address.
@@ -43,6 +45,14 @@ const portNumber = z.coerce
 
 const port = (fallback: number) => portNumber.default(fallback);
 
+const wholeNumber = (what: string, min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ message: `must be a number of ${what}` })
+    .int({ message: `must be a whole number of ${what}` })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+    .default(fallback);
+
 const envSchema = z.object({
   PORT: port(2343),
   HTTPS_PORT: port(8443),
@@ -51,12 +61,13 @@ const envSchema = z.object({
     message: "must be a postgres:// URL",
   }),
   DATA_DIR: z.string().min(1).default("./.data"),
-  REDIS_PUSH_TIMEOUT_MS: z.coerce
-    .number({ message: "must be a number of milliseconds" })
-    .int({ message: "must be a whole number of milliseconds" })
-    .min(1, { message: "must be at least 1" })
-    .max(60_000, { message: "must be at most 60000" })
-    .default(250),
+  REDIS_PUSH_TIMEOUT_MS: wholeNumber("milliseconds", 1, 60_000, 250),
+  REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
+  REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
+  REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
+  SPOOL_DIR: optionalText,
+  SPOOL_MAX_BYTES: wholeNumber("bytes", 16 * 1024, Number.MAX_SAFE_INTEGER, 512 * 1024 * 1024),
+  SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 100, 600_000, 10_000),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
@@ -100,6 +111,12 @@ export interface Config {
   /** In the order of their number; empty: events go to `<dataDir>/clicks.log`. */
   clickstores: string[];
   redisPushTimeoutMs: number;
+  /** Per Redis node: consecutive failures that open its breaker, and the probe backoff. */
+  breaker: BreakerSettings;
+  /** Where events go when no Redis node takes them; used only with Redis clickstores. */
+  spool: { dir: string; maxBytes: number };
+  /** How long a SIGINT/SIGTERM shutdown may take before the process exits anyway. */
+  shutdownGraceMs: number;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
   notFoundUrl: string | undefined;
@@ -162,6 +179,9 @@ export function loadConfig(env: Environment = process.env): Config {
       `PROXY_PROTOCOL=${JSON.stringify(values.PROXY_PROTOCOL)}: needs TLS_CERT_FILE and TLS_KEY_FILE (the PROXY front sits before the HTTPS listener)`,
     );
   }
+  if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
+    throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
+  }
   if (values.METRICS_PORT !== undefined && values.METRICS_PORT === values.PORT) {
     problems.push(`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`);
   }
@@ -177,6 +197,13 @@ export function loadConfig(env: Environment = process.env): Config {
     dataDir: values.DATA_DIR,
     clickstores,
     redisPushTimeoutMs: values.REDIS_PUSH_TIMEOUT_MS,
+    breaker: {
+      failureThreshold: values.REDIS_BREAKER_FAILURES,
+      firstProbeMs: values.REDIS_BREAKER_PROBE_MS,
+      maxProbeMs: values.REDIS_BREAKER_PROBE_MAX_MS,
+    },
+    spool: { dir: values.SPOOL_DIR ?? join(values.DATA_DIR, "spool"), maxBytes: values.SPOOL_MAX_BYTES },
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
     notFoundUrl: values.NOT_FOUND_URL,

@@ -24,15 +24,21 @@ export interface Listeners {
    * certificate they began with (directHttps and frontedHttps say how far that holds).
    */
   reloadTls(): TlsReload;
-  /** Stops accepting everywhere and waits for the requests in flight. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting everywhere and waits for the requests in flight; with `force`, cuts every
+   * connection at once (after a graceful stop that ran out of time).
+   */
+  stop(force?: boolean): Promise<void>;
+  /** Requests being answered right now, on every listener. */
+  pendingRequests(): number;
 }
 
 /** An HTTPS listener whose certificate can be replaced while it serves. */
 interface HttpsListener {
   readonly port: number;
+  readonly pendingRequests: number;
   serve(material: TlsMaterial): void;
-  stop(): Promise<void>;
+  stop(force: boolean): Promise<void>;
 }
 
 type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?: Bun.TLSOptions };
@@ -55,19 +61,20 @@ function serveApp(app: App, options: ListenOptions, peersOf: (server: Server<und
  * at once when the service stops; keeps track of them.
  */
 function retirer() {
-  const retiring = new Set<Promise<void>>();
+  const retiring = new Map<Server<undefined>, Promise<void>>();
   const shutdown = Promise.withResolvers<void>();
   return {
     retire(server: Server<undefined>, ready: Promise<void> = Promise.resolve()): void {
-      const done: Promise<void> = Promise.race([ready, shutdown.promise])
+      const done = Promise.race([ready, shutdown.promise])
         .then(() => server.stop())
-        .finally(() => retiring.delete(done));
-      retiring.add(done);
+        .finally(() => retiring.delete(server));
+      retiring.set(server, done);
     },
-    /** The service is stopping: every retiring server stops now; resolves when they have. */
-    stopAll(): Promise<unknown> {
+    /** The service is stopping: every retiring server stops now (cut, with `force`); resolves when they have. */
+    stopAll(force: boolean): Promise<unknown> {
       shutdown.resolve();
-      return Promise.all([...retiring]);
+      const servers = [...retiring];
+      return Promise.all(servers.map(([server, done]) => (force ? server.stop(true) : done)));
     },
   };
 }
@@ -104,13 +111,16 @@ function directHttps(config: Config, app: App, material: TlsMaterial, logger: Lo
     get port() {
       return current.port as number;
     },
+    get pendingRequests() {
+      return current.pendingRequests;
+    },
     serve(next) {
       const previous = current;
       current = open(next, previous.port as number);
       retired.retire(previous);
     },
-    async stop() {
-      await Promise.all([current.stop(), retired.stopAll()]);
+    async stop(force) {
+      await Promise.all([current.stop(force), retired.stopAll(force)]);
     },
   };
 }
@@ -151,15 +161,19 @@ function frontedHttps(
   }
   return {
     port: front.port,
+    get pendingRequests() {
+      return current.server.pendingRequests;
+    },
     serve(next) {
       const previous = current;
       current = open(next);
       front.relayTo(current.target);
       retired.retire(previous.server, previous.target.clients.drained());
     },
-    async stop() {
+    async stop(force) {
       front.stopAccepting();
-      await Promise.all([current.server.stop(), retired.stopAll()]);
+      if (force) front.closeAll();
+      await Promise.all([current.server.stop(force), retired.stopAll(force)]);
       front.closeAll();
     },
   };
@@ -191,7 +205,14 @@ export function startListeners(
   );
   const httpUrl = baseUrl("http", config.host, http.port as number);
   if (config.tls === undefined || material === undefined) {
-    return { http, httpUrl, httpsUrl: undefined, reloadTls: () => "no tls", stop: () => http.stop() };
+    return {
+      http,
+      httpUrl,
+      httpsUrl: undefined,
+      reloadTls: () => "no tls",
+      stop: (force = false) => http.stop(force),
+      pendingRequests: () => http.pendingRequests,
+    };
   }
 
   const files: TlsFiles = config.tls;
@@ -240,9 +261,10 @@ export function startListeners(
     httpUrl,
     httpsUrl: baseUrl("https", config.host, https.port),
     reloadTls,
-    async stop() {
+    async stop(force = false) {
       stopWatching();
-      await Promise.all([http.stop(), https.stop()]);
+      await Promise.all([http.stop(force), https.stop(force)]);
     },
+    pendingRequests: () => http.pendingRequests + https.pendingRequests,
   };
 }
