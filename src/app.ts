@@ -6,6 +6,7 @@ import type { Clickstore } from "./clickstore/clickstore";
 import type { Config } from "./config";
 import { registerCheckRoute } from "./http/check";
 import type { ClientIp, PeerLookup } from "./http/client-ip";
+import type { Readiness } from "./http/readiness";
 import { registerStaticRoutes } from "./http/static";
 import type { LinkCache } from "./links/cache";
 import type { LinkRepository } from "./links/repository";
@@ -20,6 +21,7 @@ export interface Services {
   clickstore: Clickstore;
   composeClick: ComposeClick;
   clientIp: ClientIp;
+  readiness: Readiness;
 }
 
 /** The listener is the request's environment: it knows the peer address. */

@@ -46,6 +46,18 @@ const envSchema = z.object({
     .min(1, { message: "must be at least 1" })
     .max(60_000, { message: "must be at most 60000" })
     .default(250),
+  LINK_REFRESH_SECONDS: z.coerce
+    .number({ message: "must be a number of seconds" })
+    .int({ message: "must be a whole number of seconds" })
+    .min(1, { message: "must be at least 1" })
+    .max(86_400, { message: "must be at most 86400" })
+    .default(60),
+  LINK_LOOKUP_TIMEOUT_MS: z.coerce
+    .number({ message: "must be a number of milliseconds" })
+    .int({ message: "must be a whole number of milliseconds" })
+    .min(1, { message: "must be at least 1" })
+    .max(10_000, { message: "must be at most 10000" })
+    .default(200),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
@@ -76,6 +88,10 @@ export interface Config {
   /** In the order of their number; empty: events go to `<dataDir>/clicks.log`. */
   clickstores: string[];
   redisPushTimeoutMs: number;
+  /** Every link is reloaded this often, in case a change notification was missed. */
+  linkRefreshSeconds: number;
+  /** The longest a click for a link not in memory waits for the database. */
+  linkLookupTimeoutMs: number;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
   notFoundUrl: string | undefined;
@@ -131,6 +147,8 @@ export function loadConfig(env: Environment = process.env): Config {
     dataDir: values.DATA_DIR,
     clickstores,
     redisPushTimeoutMs: values.REDIS_PUSH_TIMEOUT_MS,
+    linkRefreshSeconds: values.LINK_REFRESH_SECONDS,
+    linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
     notFoundUrl: values.NOT_FOUND_URL,

@@ -11,6 +11,7 @@ import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
+import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 
 export interface RunningService {
@@ -46,6 +47,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
     trustProxy: config.trustProxy,
+    linkRefreshSeconds: config.linkRefreshSeconds,
+    linkLookupTimeoutMs: config.linkLookupTimeoutMs,
   };
 }
 
@@ -53,13 +56,21 @@ export function describeConfig(config: Config): Record<string, unknown> {
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
-  const links = new LinkCache(repository);
+  const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
+  const linkSync = new LinkSync({
+    links,
+    database,
+    refreshIntervalMs: config.linkRefreshSeconds * 1000,
+    logger,
+  });
   const clickstore = openClickstore(config, logger);
   try {
-    const count = await links.load();
-    await clickstore.ready(READY_TIMEOUT_MS);
-    logger.info({ links: count, clickstore: clickstore.description }, "links loaded");
+    // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
+    // while the sync keeps retrying.
+    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
+    logger.info({ clickstore: clickstore.description }, "clickstore ready");
   } catch (error) {
+    await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
@@ -78,6 +89,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       notFoundUrl: config.notFoundUrl,
     }),
     clientIp: createClientIp(config.trustProxy),
+    readiness: linkSync,
   });
 
   const server = Bun.serve({
@@ -98,6 +110,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     url,
     async stop() {
       await server.stop();
+      await linkSync.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -18,12 +18,17 @@ function rawQueryOf(url: string): string {
 
 /** GET /click/:id/go: resolve the link, compose the event, store it, then redirect. */
 export function registerClickRoute(app: App, services: Services): void {
-  const { links, clickstore, composeClick, clientIp, logger, config } = services;
+  const { links, clickstore, composeClick, clientIp, logger, config, readiness } = services;
 
   const unknownLink = (c: Context<AppEnv>) =>
     config.errorPageUrl ? c.redirect(config.errorPageUrl, 307) : c.body(null, 404);
 
   app.get("/click/:id/go", async (c) => {
+    // Before the links are loaded no link is known, not even one that exists: say so honestly and
+    // briefly rather than answer "unknown link".
+    const notReady = readiness.notReadyBecause();
+    if (notReady !== undefined)
+      return c.text(`Service Unavailable: ${notReady}`, 503, { "Retry-After": "1" });
     const id = linkIdFrom(c.req.param("id"));
     if (id === undefined) return unknownLink(c);
     const cached = links.lookup(id);
