@@ -37,6 +37,8 @@ export class LinkSync implements Readiness {
   /** Counts connections of the LISTEN, so a reload knows whether it stayed connected throughout. */
   private connection = 0;
   private loaded = false;
+  /** The cache has been complete at least once (logged once). */
+  private following = false;
   private lastLoadFailed = false;
   private reloading = false;
   private reloadAgain = false;
@@ -144,6 +146,10 @@ export class LinkSync implements Readiness {
       // the load began until now.
       if (connection !== undefined && this.connected && connection === this.connection) {
         this.links.setComplete(true);
+        if (!this.following) {
+          this.following = true;
+          this.logger.info({ links: count }, "following link changes");
+        }
         this.restored();
       }
     } catch (error) {

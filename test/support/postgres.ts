@@ -22,8 +22,12 @@ function findBinary(name: string): string {
   throw new Error(`${name} not found: install PostgreSQL (scripts/test.sh does)`);
 }
 
+// setpriv execs the command in its own place: signals reach postgres itself. (runuser stays in
+// between and passes on neither SIGINT nor its own death, so stop() hung and clusters outlived runs.)
 function asUnprivileged(command: string[]): string[] {
-  return process.getuid?.() === 0 ? ["runuser", "-u", UNPRIVILEGED_USER, "--", ...command] : command;
+  if (process.getuid?.() !== 0) return command;
+  const { uid: user, gid } = uid(UNPRIVILEGED_USER);
+  return ["setpriv", `--reuid=${user}`, `--regid=${gid}`, "--clear-groups", ...command];
 }
 
 function uid(user: string): { uid: number; gid: number } {
