@@ -3,6 +3,39 @@ export type Query = Map<string, string>;
 
 const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
 
+/** How many bytes the UTF-8 sequence starting with this byte has; 0 for a byte that cannot start one. */
+function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+/** Decodes the valid UTF-8 sequences of a run of %XX escapes; an invalid byte keeps its escape. */
+function decodeRunLeniently(run: string): string {
+  let decoded = "";
+  let at = 0;
+  while (at < run.length) {
+    const length = sequenceLength(Number.parseInt(run.slice(at + 1, at + 3), 16));
+    const sequence = length === 0 ? "" : run.slice(at, at + length * 3);
+    let text: string | undefined;
+    if (sequence.length === length * 3 && length > 0) {
+      try {
+        text = decodeURIComponent(sequence);
+      } catch {}
+    }
+    if (text === undefined) {
+      decoded += run.slice(at, at + 3);
+      at += 3;
+    } else {
+      decoded += text;
+      at += sequence.length;
+    }
+  }
+  return decoded;
+}
+
 /** Decodes as a form is: `+` is a space, `%XX` is UTF-8; what cannot be decoded stays as it was sent. */
 export function decodeFormComponent(raw: string): string {
   const spaced = raw.includes("+") ? raw.replaceAll("+", " ") : raw;
@@ -10,13 +43,7 @@ export function decodeFormComponent(raw: string): string {
   try {
     return decodeURIComponent(spaced);
   } catch {
-    return spaced.replace(PERCENT_RUN, (run) => {
-      try {
-        return decodeURIComponent(run);
-      } catch {
-        return run;
-      }
-    });
+    return spaced.replace(PERCENT_RUN, decodeRunLeniently);
   }
 }
 

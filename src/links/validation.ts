@@ -58,27 +58,33 @@ const linkSchema = z.object({
     .nullish(),
 });
 
-export type LinkValidation =
-  | { ok: true; link: NewCampaignLink & { id: number } }
-  | { ok: false; field: string; message: string };
+type Invalid = { ok: false; field: string; message: string };
+export type LinkValidation = { ok: true; link: NewCampaignLink & { id: number } } | Invalid;
 
-/** The analytics tool's JSON → a complete link row (absent fields become null), or the first bad field. */
-export function parseLinkJson(raw: string): LinkValidation {
-  let json: unknown;
+function parseJson(raw: string): { ok: true; json: unknown } | Invalid {
   try {
-    json = JSON.parse(raw);
+    return { ok: true, json: JSON.parse(raw) };
   } catch {
     return { ok: false, field: "campaign_link", message: "is not valid JSON" };
   }
+}
+
+function firstIssue(error: z.ZodError): Invalid {
+  const issue = error.issues[0];
+  const field = issue?.path.length ? issue.path.map(String).join(".") : "campaign_link";
+  return { ok: false, field, message: issue?.message ?? "is invalid" };
+}
+
+/** The analytics tool's JSON → a complete link row (absent fields become null), or the first bad field. */
+export function parseLinkJson(raw: string): LinkValidation {
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return parsed;
+  const { json } = parsed;
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return { ok: false, field: "campaign_link", message: "must be a JSON object" };
   }
   const result = linkSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue?.path.length ? issue.path.map(String).join(".") : "campaign_link";
-    return { ok: false, field, message: issue?.message ?? "is invalid" };
-  }
+  if (!result.success) return firstIssue(result.error);
   const value = result.data;
   return {
     ok: true,
@@ -99,19 +105,12 @@ export function parseLinkJson(raw: string): LinkValidation {
   };
 }
 
+const idOnly = linkSchema.pick({ id: true });
+
 /** For delete: only the id matters. */
-export function parseLinkId(
-  raw: string,
-): { ok: true; id: number } | { ok: false; field: string; message: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return { ok: false, field: "campaign_link", message: "is not valid JSON" };
-  }
-  const result = linkSchema.pick({ id: true }).safeParse(json);
-  if (!result.success) {
-    return { ok: false, field: "id", message: result.error.issues[0]?.message ?? "is invalid" };
-  }
-  return { ok: true, id: result.data.id };
+export function parseLinkId(raw: string): { ok: true; id: number } | Invalid {
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return parsed;
+  const result = idOnly.safeParse(parsed.json);
+  return result.success ? { ok: true, id: result.data.id } : firstIssue(result.error);
 }

@@ -5,25 +5,12 @@ import type { CampaignLink } from "../../src/db/schema";
 import { LinkCache } from "../../src/links/cache";
 import { LINK_CHANGES_CHANNEL, type LinkRepository } from "../../src/links/repository";
 import { LINKS_NOT_LOADED, LINKS_UNREACHABLE, LinkSync } from "../../src/links/sync";
+import { linkRow } from "../support/links";
 import { waitFor } from "../support/ports";
 
+/** A link whose default target names its version, so a test can tell two states of one link apart. */
 function link(id: number, url = `https://example.com/${id}`): CampaignLink {
-  return {
-    id,
-    campaign: null,
-    adgroup: null,
-    ad: null,
-    network: null,
-    country: null,
-    device: null,
-    campaignUrl: null,
-    targetUrl: { default: url },
-    attributionWindowFingerprint: null,
-    attributionWindowIdfa: null,
-    userId: null,
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-  };
+  return linkRow({ id, targetUrl: { default: url } });
 }
 
 /** The table, changed by the test behind the sync's back; `down` makes every read fail, `hang` never answer. */

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "../src/config";
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("loadConfig", () => {
+  test("embedded defaults with an empty environment", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(2343);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.clickstores).toEqual([]);
+    expect(config.trustProxy).toBe("off");
+    expect(config.apiSecretKey).toBeUndefined();
+    expect(config.allowUnsignedApi).toBe(false);
+    expect(config.tls).toBeUndefined();
+  });
+
+  test("clickstores in the order of their number, any number of them", () => {
+    const config = loadConfig({
+      REDIS_URL_CLICKSTORE_10: "redis://c:6379",
+      REDIS_URL_CLICKSTORE_2: "redis://b:6379",
+      REDIS_URL_CLICKSTORE_1: "redis://a:6379",
+      REDIS_URL_CLICKSTORE_3: "",
+    });
+    expect(config.clickstores).toEqual(["redis://a:6379", "redis://b:6379", "redis://c:6379"]);
+  });
+
+  test("every bad value is named, with what was wrong", () => {
+    const found = problems({
+      PORT: "http",
+      DATABASE_URL: "mysql://x",
+      REDIS_URL_CLICKSTORE_1: "localhost:6379",
+      ALLOW_UNSIGNED_API: "yes",
+      NOT_FOUND_URL: "/relative",
+      TRUST_PROXY: "all",
+      REDIS_PUSH_TIMEOUT_MS: "0",
+    });
+    const text = found.join("\n");
+    for (const name of [
+      "PORT",
+      "DATABASE_URL",
+      "REDIS_URL_CLICKSTORE_1",
+      "ALLOW_UNSIGNED_API",
+      "NOT_FOUND_URL",
+      "TRUST_PROXY",
+      "REDIS_PUSH_TIMEOUT_MS",
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect(found.length).toBe(7);
+  });
+
+  test("TLS needs both files", () => {
+    expect(problems({ TLS_CERT_FILE: "/tmp/cert.pem" }).join()).toContain("TLS_KEY_FILE");
+  });
+});
