@@ -63,6 +63,7 @@ function listenPostgres(url: string, channel: string, listener: ChannelListener)
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     // The connection stays open for as long as the service runs: recycling it would drop the LISTEN.
     max_lifetime: null,
+    // As for the pool below: the array-type read on connect can crash the process when the connection drops.
     fetch_types: false,
     // Retries are paced below, so a LISTEN that fails on a live connection is paced as well.
     backoff: false,
@@ -117,6 +118,11 @@ export function openPostgres(url: string): Database {
     // postgres.js counts failed connects from 1 and wants seconds. Its own curve waits up to 20 s,
     // which would hold the first queries after Postgres comes back for that long.
     backoff: (failedConnects) => retryDelayMs(failedConnects - 1) / 1000,
+    // postgres.js 3.4.9 reads the array types on each new connection without awaiting it: a connection
+    // lost meanwhile (Postgres restarting) rejects that read unhandled and kills the process
+    // (porsager/postgres#1192, #1223). No column here is an array, and drizzle never uses reserve(),
+    // which this setting would stall (#1219).
+    fetch_types: false,
     onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema });
