@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { type Database, openPglite } from "../../src/db/database";
 import { LinkCache } from "../../src/links/cache";
 import { createLinkRepository, type LinkRepository } from "../../src/links/repository";
@@ -6,6 +6,9 @@ import { LinkSync } from "../../src/links/sync";
 import { createLogger } from "../../src/logger";
 import { waitFor } from "../support/ports";
 import { click, startTestService, tempDir } from "../support/service";
+
+// Service and PostgreSQL processes start here: more than the default 5 s on a busy machine.
+setDefaultTimeout(30_000);
 
 // The embedded default: one process, so the notifications it hears are its own.
 let database: Database;
