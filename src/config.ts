@@ -33,6 +33,15 @@ const port = (fallback: number) =>
     .max(65535, { message: "must be between 1 and 65535" })
     .default(fallback);
 
+/** A whole number of `unit` from 1 to `max`. */
+const duration = (unit: "seconds" | "milliseconds", max: number, fallback: number) =>
+  z.coerce
+    .number({ message: `must be a number of ${unit}` })
+    .int({ message: `must be a whole number of ${unit}` })
+    .min(1, { message: "must be at least 1" })
+    .max(max, { message: `must be at most ${max}` })
+    .default(fallback);
+
 const envSchema = z.object({
   PORT: port(2343),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -40,24 +49,9 @@ const envSchema = z.object({
     message: "must be a postgres:// URL",
   }),
   DATA_DIR: z.string().min(1).default("./.data"),
-  REDIS_PUSH_TIMEOUT_MS: z.coerce
-    .number({ message: "must be a number of milliseconds" })
-    .int({ message: "must be a whole number of milliseconds" })
-    .min(1, { message: "must be at least 1" })
-    .max(60_000, { message: "must be at most 60000" })
-    .default(250),
-  LINK_REFRESH_SECONDS: z.coerce
-    .number({ message: "must be a number of seconds" })
-    .int({ message: "must be a whole number of seconds" })
-    .min(1, { message: "must be at least 1" })
-    .max(86_400, { message: "must be at most 86400" })
-    .default(60),
-  LINK_LOOKUP_TIMEOUT_MS: z.coerce
-    .number({ message: "must be a number of milliseconds" })
-    .int({ message: "must be a whole number of milliseconds" })
-    .min(1, { message: "must be at least 1" })
-    .max(10_000, { message: "must be at most 10000" })
-    .default(200),
+  REDIS_PUSH_TIMEOUT_MS: duration("milliseconds", 60_000, 250),
+  LINK_REFRESH_SECONDS: duration("seconds", 86_400, 60),
+  LINK_LOOKUP_TIMEOUT_MS: duration("milliseconds", 10_000, 200),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),

@@ -162,6 +162,16 @@ class HeldRepository implements LinkRepository {
 
 const flush = () => Bun.sleep(0);
 
+/** A cache whose first load found `rows`, with the repository that now holds every further read. */
+async function loadedWith(rows: CampaignLink[]): Promise<{ repository: HeldRepository; cache: LinkCache }> {
+  const repository = new HeldRepository();
+  const cache = new LinkCache(repository);
+  const first = cache.load();
+  repository.load(0).resolve(rows);
+  await first;
+  return { repository, cache };
+}
+
 describe("LinkCache misses, bounded", () => {
   test("concurrent misses for one id share one read, and a missing id is remembered for the TTL", async () => {
     let now = 1_000;
@@ -251,11 +261,7 @@ describe("LinkCache misses, bounded", () => {
   });
 
   test("refresh drops a link that is gone", async () => {
-    const repository = new HeldRepository();
-    const cache = new LinkCache(repository);
-    const loaded = cache.load();
-    repository.load(0).resolve([link(1), link(2)]);
-    await loaded;
+    const { repository, cache } = await loadedWith([link(1), link(2)]);
     const refreshed = cache.refresh(1);
     repository.read(0).resolve(undefined);
     expect(await refreshed).toBeUndefined();
@@ -303,11 +309,7 @@ describe("LinkCache overlapping reads", () => {
   });
 
   test("a reload in flight does not undo changes read after it began", async () => {
-    const repository = new HeldRepository();
-    const cache = new LinkCache(repository);
-    const first = cache.load();
-    repository.load(0).resolve([link(1), link(2)]);
-    await first;
+    const { repository, cache } = await loadedWith([link(1), link(2)]);
 
     const reload = cache.load();
     const update = cache.refresh(1);
@@ -327,11 +329,7 @@ describe("LinkCache overlapping reads", () => {
   });
 
   test("a reload replaces what it did not see change: new, changed and deleted links", async () => {
-    const repository = new HeldRepository();
-    const cache = new LinkCache(repository);
-    const first = cache.load();
-    repository.load(0).resolve([link(1), link(2)]);
-    await first;
+    const { repository, cache } = await loadedWith([link(1), link(2)]);
     const reload = cache.load();
     repository.load(1).resolve([link(2, "https://example.com/changed"), link(5)]);
     expect(await reload).toBe(2);
