@@ -25,13 +25,13 @@ const flag = z
   .optional()
   .transform((value) => value === "true" || value === "1");
 
-const port = (fallback: number) =>
-  z.coerce
-    .number({ message: "must be a port number" })
-    .int({ message: "must be a whole port number" })
-    .min(1, { message: "must be between 1 and 65535" })
-    .max(65535, { message: "must be between 1 and 65535" })
-    .default(fallback);
+const portNumber = z.coerce
+  .number<string | undefined>({ message: "must be a port number" })
+  .int({ message: "must be a whole port number" })
+  .min(1, { message: "must be between 1 and 65535" })
+  .max(65535, { message: "must be between 1 and 65535" });
+
+const port = (fallback: number) => portNumber.default(fallback);
 
 /** A whole number of `unit` from 1 to `max`. */
 const duration = (unit: "seconds" | "milliseconds", max: number, fallback: number) =>
@@ -64,6 +64,10 @@ const envSchema = z.object({
     })
     .optional()
     .transform((value): TrustProxy => (value ? value : "off")),
+  METRICS_PORT: optionalText.pipe(portNumber.optional()),
+  METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
+    message: "must be at least 16 characters",
+  }),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be one of trace, debug, info, warn, error, fatal, silent",
@@ -92,6 +96,10 @@ export interface Config {
   errorPageUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
   trustProxy: TrustProxy;
+  /** A separate listener serving only GET /metrics, on HOST; absent: none. */
+  metricsPort: number | undefined;
+  /** With it, GET /metrics on the public ports answers a request bearing this token; absent: 404 there. */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -134,6 +142,9 @@ export function loadConfig(env: Environment = process.env): Config {
   if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
     throw new ConfigError(["TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"]);
   }
+  if (values.METRICS_PORT !== undefined && values.METRICS_PORT === values.PORT) {
+    throw new ConfigError([`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`]);
+  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -152,6 +163,27 @@ export function loadConfig(env: Environment = process.env): Config {
         ? { certFile: values.TLS_CERT_FILE, keyFile: values.TLS_KEY_FILE }
         : undefined,
     trustProxy: values.TRUST_PROXY,
+    metricsPort: values.METRICS_PORT,
+    metricsToken: values.METRICS_TOKEN,
     logLevel: values.LOG_LEVEL,
   };
+}
+
+/** A URL's password as written in the URL and decoded (a driver may quote either). */
+function urlPasswords(url: string | undefined): string[] {
+  if (url === undefined || !URL.canParse(url)) return [];
+  const written = new URL(url).password;
+  if (written === "") return [];
+  try {
+    const decoded = decodeURIComponent(written);
+    return decoded === written ? [written] : [written, decoded];
+  } catch {
+    return [written];
+  }
+}
+
+/** Every secret value in the configuration, so the logger can keep each out of every line. */
+export function secretValues(config: Config): string[] {
+  const secrets = [config.apiSecretKey, config.metricsToken].filter((secret) => secret !== undefined);
+  return [...secrets, ...[config.databaseUrl, ...config.clickstores].flatMap(urlPasswords)];
 }

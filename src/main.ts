@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, loadConfig, secretValues } from "./config";
 import { createLogger } from "./logger";
 import { startService } from "./server";
 
@@ -12,7 +12,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, { secrets: secretValues(config) });
 const service = await startService(config, logger).catch((error: unknown) => {
   logger.fatal({ err: error }, "clicks could not start");
   process.exit(1);

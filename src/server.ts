@@ -3,7 +3,7 @@ import type { Server } from "bun";
 import { type App, createApp } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
-import type { Clickstore } from "./clickstore/clickstore";
+import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
@@ -13,25 +13,37 @@ import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics/metrics";
+import { startMetricsListener } from "./metrics/route";
 
 export interface RunningService {
   app: App;
   server: Server<undefined>;
   /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
   url: string;
+  metrics: Metrics;
+  /** The METRICS_PORT listener's base URL, when there is one. */
+  metricsUrl: string | undefined;
   /** Stops accepting, lets requests in flight finish, then closes the stores. */
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 5_000;
 
-function openClickstore(config: Config, logger: Logger): Clickstore {
-  if (config.clickstores.length === 0) return new FileClickstore(join(config.dataDir, "clicks.log"));
+function openClickstore(config: Config, logger: Logger, metrics: Metrics): Clickstore {
+  if (config.clickstores.length === 0) {
+    return new FileClickstore(join(config.dataDir, "clicks.log"), metrics.clickstoreNode("file"));
+  }
   return new ClickstorePool({
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
     logger,
+    metrics,
   });
+}
+
+function baseUrl(scheme: string, server: Server<undefined>): string {
+  return `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
 }
 
 /** What is safe to log of the configuration: no secrets, no passwords. */
@@ -40,13 +52,17 @@ export function describeConfig(config: Config): Record<string, unknown> {
     port: config.port,
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
-    clickstores: config.clickstores.length,
+    clickstores: config.clickstores.map(nodeLabel),
+    redisPushTimeoutMs: config.redisPushTimeoutMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
     trustProxy: config.trustProxy,
+    metricsPort: config.metricsPort,
+    metricsOnPublicPorts: config.metricsToken !== undefined,
+    logLevel: config.logLevel,
     linkRefreshSeconds: config.linkRefreshSeconds,
     linkLookupTimeoutMs: config.linkLookupTimeoutMs,
   };
@@ -56,19 +72,20 @@ export function describeConfig(config: Config): Record<string, unknown> {
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
+  const metrics = new Metrics();
   const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
+  metrics.watchLinkCache(links);
   const linkSync = new LinkSync({
     links,
     database,
     refreshIntervalMs: config.linkRefreshSeconds * 1000,
     logger,
   });
-  const clickstore = openClickstore(config, logger);
+  const clickstore = openClickstore(config, logger, metrics);
   try {
     // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
     // while the sync keeps retrying.
     await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
-    logger.info({ clickstore: clickstore.description }, "clickstore ready");
   } catch (error) {
     await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
@@ -89,9 +106,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       notFoundUrl: config.notFoundUrl,
     }),
     clientIp: createClientIp(config.trustProxy),
+    metrics,
     readiness: linkSync,
   });
 
+  // First, so that a taken METRICS_PORT stops the start before the public port opens.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : startMetricsListener({ host: config.host, port: config.metricsPort, metrics });
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -100,16 +123,21 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
       : {}),
   });
-  const scheme = config.tls ? "https" : "http";
-  const url = `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
-  logger.info({ url, config: describeConfig(config) }, "clicks is listening");
+  const url = baseUrl(config.tls ? "https" : "http", server);
+  const metricsUrl = metricsServer ? baseUrl("http", metricsServer) : undefined;
+  logger.info(
+    { url, metricsUrl, clickstore: clickstore.description, config: describeConfig(config) },
+    "clicks is listening",
+  );
 
   return {
     app,
     server,
     url,
+    metrics,
+    metricsUrl,
     async stop() {
-      await server.stop();
+      await Promise.all([server.stop(), metricsServer?.stop()]);
       await linkSync.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { App, AppEnv, Services } from "../app";
 import { parseLinkId, parseLinkJson } from "../links/validation";
+import type { ApiAction, ApiResult } from "../metrics/metrics";
 import { verifySignature } from "./signature";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -22,58 +23,85 @@ function badRequest(c: Context<AppEnv>, fieldName: string, message: string) {
  * POST /api/:version/create and /api/:version/delete, form-encoded, signed.
  */
 export function registerApiRoutes(app: App, services: Services): void {
-  const { config, repository, links, logger } = services;
+  const { config, repository, links, logger, metrics } = services;
   const secret = config.apiSecretKey;
   const enabled = secret !== undefined || config.allowUnsignedApi;
+
+  const actionOf = (c: Context<AppEnv>): ApiAction =>
+    c.req.param("action") === "create" ? "create" : "delete";
+  const answer = <R extends Response | Promise<Response>>(
+    action: ApiAction,
+    result: ApiResult,
+    response: R,
+  ): R => {
+    metrics.countApiRequest(action, result);
+    return response;
+  };
 
   app.post(
     "/api/:version/:action{create|delete}",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ status: "error", error: "body larger than 64 KiB" }, 413),
+      onError: (c) =>
+        answer(actionOf(c), "too_large", c.json({ status: "error", error: "body larger than 64 KiB" }, 413)),
     }),
     async (c) => {
-      if (!enabled) return c.notFound();
-      let form: Form;
+      const action = actionOf(c);
+      if (!enabled) return answer(action, "disabled", c.notFound());
       try {
-        form = await c.req.parseBody({ all: false });
-      } catch {
-        form = {};
-      }
-      const payload = field(form, "campaign_link");
-      if (secret !== undefined) {
-        const salt = c.req.header("x-api-salt");
-        const pepper = field(form, "pepper");
-        // An unsigned or wrongly signed request learns nothing: it looks like an unknown route.
-        if (salt === undefined || pepper === undefined || payload === undefined) return c.notFound();
-        if (!verifySignature(salt, payload, secret, pepper)) return c.notFound();
-      }
-      if (payload === undefined) return badRequest(c, "campaign_link", "is required");
+        let form: Form;
+        try {
+          form = await c.req.parseBody({ all: false });
+        } catch {
+          form = {};
+        }
+        const payload = field(form, "campaign_link");
+        if (secret !== undefined) {
+          const salt = c.req.header("x-api-salt");
+          const pepper = field(form, "pepper");
+          // An unsigned or wrongly signed request learns nothing: it looks like an unknown route.
+          if (
+            salt === undefined ||
+            pepper === undefined ||
+            payload === undefined ||
+            !verifySignature(salt, payload, secret, pepper)
+          ) {
+            logger.debug({ action, signed: pepper !== undefined }, "link API request rejected");
+            return answer(action, "rejected", c.notFound());
+          }
+        }
+        if (payload === undefined) {
+          return answer(action, "invalid", badRequest(c, "campaign_link", "is required"));
+        }
 
-      const action = c.req.param("action");
-      let id: number;
-      if (action === "create") {
-        const parsed = parseLinkJson(payload);
-        if (!parsed.ok) return badRequest(c, parsed.field, parsed.message);
-        id = (await repository.upsert(parsed.link)).id;
-        logger.info({ linkId: id, action }, "campaign link saved");
-      } else {
-        const parsed = parseLinkId(payload);
-        if (!parsed.ok) return badRequest(c, parsed.field, parsed.message);
-        id = parsed.id;
-        const existed = await repository.remove(id);
-        logger.info({ linkId: id, action, existed }, "campaign link deleted");
+        let id: number;
+        if (action === "create") {
+          const parsed = parseLinkJson(payload);
+          if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
+          id = (await repository.upsert(parsed.link)).id;
+          logger.info({ linkId: id, action }, "campaign link saved");
+        } else {
+          const parsed = parseLinkId(payload);
+          if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
+          id = parsed.id;
+          const existed = await repository.remove(id);
+          logger.info({ linkId: id, action, existed }, "campaign link deleted");
+        }
+        // Every instance, this one included, hears of the change from the database; reading it back
+        // here as well means this instance serves it before answering. It is read rather than stored
+        // from the write, so a concurrent write to the same link cannot leave the older one in memory.
+        await links.refresh(id).catch((error: unknown) => {
+          logger.warn(
+            { err: error, linkId: id },
+            "campaign link changed but not reloaded here yet: the change feed or the next reload will bring it",
+          );
+        });
+        return answer(action, "ok", c.json({ status: "ok" }));
+      } catch (error) {
+        // Answered and logged (with a request id) by app.onError.
+        metrics.countApiRequest(action, "error");
+        throw error;
       }
-      // Every instance, this one included, hears of the change from the database; reading it back here
-      // as well means this instance serves it before answering. It is read rather than stored from the
-      // write, so a concurrent write to the same link cannot leave the older version in memory.
-      await links.refresh(id).catch((error: unknown) => {
-        logger.warn(
-          { err: error, linkId: id },
-          "campaign link changed but not reloaded here yet: the change feed or the next reload will bring it",
-        );
-      });
-      return c.json({ status: "ok" });
     },
   );
 }

@@ -19,7 +19,9 @@ export interface ComposedClick {
   platform: string;
   /** Undefined: nowhere to send the person (404). */
   redirectUrl: string | undefined;
-  /** An identifier was sent but none was usable; counted in the log. */
+  /** False: the link has no URL for this platform (the person goes to NOT_FOUND_URL, if any). */
+  hasTarget: boolean;
+  /** An identifier was sent but none was usable; counted in the metrics. */
   invalidIdfa: boolean;
 }
 
@@ -61,7 +63,8 @@ export function createClickComposer(options: ClickComposerOptions) {
     const windowMinutes =
       (combined === undefined ? link.attributionWindowFingerprint : link.attributionWindowIdfa) ?? 0;
     const createdAt = isoSeconds(seconds);
-    const redirectUrl = resolveRedirect(link, platform) ?? notFoundUrl;
+    const target = resolveRedirect(link, platform);
+    const redirectUrl = target ?? notFoundUrl;
 
     const eventFields = eventQuery(link, {
       adid,
@@ -80,6 +83,7 @@ export function createClickComposer(options: ClickComposerOptions) {
       event: eventLine(request.ip, seconds, eventFields, request.userAgent),
       platform,
       redirectUrl,
+      hasTarget: target !== undefined,
       invalidIdfa: comb.kind === "invalid",
     };
   };

@@ -20,6 +20,9 @@ const OS_NAMES: Record<string, string> = {
   AmigaOS: "amigaos",
 };
 
+/** Every platform name the detector gives for a well-known OS (others are a rarer OS's own name). */
+export const KNOWN_PLATFORMS: readonly string[] = [...new Set(Object.values(OS_NAMES))];
+
 // A bare device name is what some ad networks' server-to-server calls send; ua-parser-js finds no OS in it.
 const BARE_IOS = /^(?:iphone|ipad|ipod)$/i;
 const BARE_ANDROID = /^android$/i;

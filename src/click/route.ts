@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import type { App, AppEnv, Services } from "../app";
+import { requestIdOf } from "../http/request-id";
+import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
 
 const MAX_LINK_ID = 2147483647;
 const DIGITS = /^\d{1,10}$/;
@@ -18,37 +20,62 @@ function rawQueryOf(url: string): string {
 
 /** GET /click/:id/go: resolve the link, compose the event, store it, then redirect. */
 export function registerClickRoute(app: App, services: Services): void {
-  const { links, clickstore, composeClick, clientIp, logger, config, readiness } = services;
+  const { links, clickstore, composeClick, clientIp, logger, config, metrics, readiness } = services;
+  // Read once: the level is fixed at start, and a click must not build a line nobody reads.
+  const logEachClick = logger.isLevelEnabled("debug");
 
-  const unknownLink = (c: Context<AppEnv>) =>
-    config.errorPageUrl ? c.redirect(config.errorPageUrl, 307) : c.body(null, 404);
+  const unknownLink = (c: Context<AppEnv>, rawId: string) => {
+    metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link");
+    if (logEachClick) logger.debug({ linkId: rawId, outcome: "unknown_link" }, "click");
+    return config.errorPageUrl ? c.redirect(config.errorPageUrl, 307) : c.body(null, 404);
+  };
 
   app.get("/click/:id/go", async (c) => {
-    // Before the links are loaded no link is known, not even one that exists: say so honestly and
-    // briefly rather than answer "unknown link".
+    // Before the links are loaded no link is known, not even one that exists: say so (a failed
+    // request, counted as an error) rather than answer "unknown link".
     const notReady = readiness.notReadyBecause();
-    if (notReady !== undefined)
+    if (notReady !== undefined) {
+      metrics.countClick(UNEXAMINED_PLATFORM, "error");
       return c.text(`Service Unavailable: ${notReady}`, 503, { "Retry-After": "1" });
-    const id = linkIdFrom(c.req.param("id"));
-    if (id === undefined) return unknownLink(c);
-    const cached = links.lookup(id);
-    const link = cached instanceof Promise ? await cached : cached;
-    if (!link) return unknownLink(c);
-
-    const request = c.req.raw;
-    const click = composeClick(link, {
-      rawQuery: rawQueryOf(request.url),
-      ip: clientIp(request, c.env),
-      userAgent: request.headers.get("user-agent") ?? "",
-      nowMs: Date.now(),
-    });
-    if (click.invalidIdfa) logger.info({ linkId: id, network: link.network }, "invalid_idfa");
-
-    try {
-      await clickstore.push(click.event);
-    } catch (error) {
-      logger.error({ err: error, linkId: id }, "click event not stored");
     }
-    return click.redirectUrl === undefined ? c.body(null, 404) : c.redirect(click.redirectUrl, 307);
+    let platform = UNEXAMINED_PLATFORM;
+    try {
+      const rawId = c.req.param("id");
+      const id = linkIdFrom(rawId);
+      if (id === undefined) return unknownLink(c, rawId);
+      const cached = links.lookup(id);
+      const link = cached instanceof Promise ? await cached : cached;
+      if (!link) return unknownLink(c, rawId);
+
+      const request = c.req.raw;
+      const click = composeClick(link, {
+        rawQuery: rawQueryOf(request.url),
+        ip: clientIp(request, c.env),
+        userAgent: request.headers.get("user-agent") ?? "",
+        nowMs: Date.now(),
+      });
+      platform = click.platform;
+      if (click.invalidIdfa) {
+        metrics.countInvalidIdfa();
+        if (logEachClick) logger.debug({ linkId: id, network: link.network }, "invalid_idfa");
+      }
+
+      let outcome: ClickOutcome = click.hasTarget ? "redirected" : "not_found";
+      try {
+        await clickstore.push(click.event);
+      } catch (error) {
+        outcome = "error";
+        logger.error({ err: error, linkId: id, requestId: requestIdOf(request) }, "click event not stored");
+      }
+      const response =
+        click.redirectUrl === undefined ? c.body(null, 404) : c.redirect(click.redirectUrl, 307);
+      metrics.countClick(platform, outcome);
+      if (logEachClick) logger.debug({ linkId: id, platform, outcome }, "click");
+      return response;
+    } catch (error) {
+      // Answered by app.onError (logged there with a request id); counted here with what is known.
+      metrics.countClick(platform, "error");
+      throw error;
+    }
   });
 }

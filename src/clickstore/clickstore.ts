@@ -23,3 +23,14 @@ export function redactUrl(url: string): string {
     return "(unparseable url)";
   }
 }
+
+/** A node's name in metrics: host, port and database, never credentials. */
+export function nodeLabel(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const database = parsed.pathname.replace(/^\/+/, "");
+    return database === "" ? parsed.host : `${parsed.host}/${database}`;
+  } catch {
+    return "(unparseable url)";
+  }
+}

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { NodeMetrics } from "../metrics/metrics";
 import type { Clickstore } from "./clickstore";
 
 /** The embedded default for local development: one event per line in a file, same format as Redis gets. */
@@ -8,14 +9,24 @@ export class FileClickstore implements Clickstore {
   readonly description: string;
   private handle: Promise<FileHandle> | undefined;
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly metrics: NodeMetrics,
+  ) {
     this.description = `file: ${path}`;
   }
 
   async push(event: string): Promise<void> {
-    // O_APPEND keeps concurrent single-line writes whole.
-    const handle = await this.open();
-    await handle.write(`${event}\n`);
+    const started = performance.now();
+    try {
+      // O_APPEND keeps concurrent single-line writes whole.
+      const handle = await this.open();
+      await handle.write(`${event}\n`);
+    } catch (error) {
+      this.metrics.recordPush("error", started);
+      throw error;
+    }
+    this.metrics.recordPush("ok", started);
   }
 
   async healthy(): Promise<boolean> {

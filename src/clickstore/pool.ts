@@ -1,11 +1,13 @@
 import type { Logger } from "../logger";
-import type { Clickstore } from "./clickstore";
+import type { Metrics } from "../metrics/metrics";
+import { type Clickstore, nodeLabel } from "./clickstore";
 import { RedisNode } from "./redis-node";
 
 export interface ClickstorePoolOptions {
   urls: string[];
   pushTimeoutMs: number;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Spreads events round-robin over the Redis clickstores; a failed push is tried on the next node. */
@@ -17,7 +19,13 @@ export class ClickstorePool implements Clickstore {
   constructor(options: ClickstorePoolOptions) {
     if (options.urls.length === 0) throw new Error("a clickstore pool needs at least one Redis URL");
     this.nodes = options.urls.map(
-      (url) => new RedisNode({ url, pushTimeoutMs: options.pushTimeoutMs, logger: options.logger }),
+      (url) =>
+        new RedisNode({
+          url,
+          pushTimeoutMs: options.pushTimeoutMs,
+          logger: options.logger,
+          metrics: options.metrics.clickstoreNode(nodeLabel(url)),
+        }),
     );
     this.description = `redis: ${this.nodes.map((node) => node.name).join(", ")}`;
   }

@@ -1,5 +1,6 @@
 import Redis from "ioredis";
 import type { Logger } from "../logger";
+import type { NodeMetrics, PushResult } from "../metrics/metrics";
 import { CLICK_QUEUE, redactUrl } from "./clickstore";
 
 export interface RedisNodeOptions {
@@ -7,12 +8,21 @@ export interface RedisNodeOptions {
   /** A push that takes longer fails, so the click can go elsewhere. */
   pushTimeoutMs: number;
   logger: Logger;
+  metrics: NodeMetrics;
+}
+
+// ioredis rejects a command that outlived `commandTimeout` with exactly this message.
+const TIMED_OUT = "Command timed out";
+
+function failureOf(error: unknown): PushResult {
+  return error instanceof Error && error.message === TIMED_OUT ? "timeout" : "error";
 }
 
 /** One Redis clickstore, configured to fail fast rather than queue clicks while it is down. */
 export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
+  private readonly metrics: NodeMetrics;
 
   constructor(options: RedisNodeOptions) {
     this.name = redactUrl(options.url);
@@ -26,6 +36,8 @@ export class RedisNode {
       // Concurrent clicks share round trips.
       enableAutoPipelining: true,
     });
+    this.metrics = options.metrics;
+    this.metrics.watchConnection(() => this.client.status === "ready");
     const logger = options.logger.child({ clickstore: this.name });
     let reported = false;
     this.client.on("error", (error: Error) => {
@@ -40,7 +52,14 @@ export class RedisNode {
   }
 
   async push(event: string): Promise<void> {
-    await this.client.rpush(CLICK_QUEUE, event);
+    const started = performance.now();
+    try {
+      await this.client.rpush(CLICK_QUEUE, event);
+    } catch (error) {
+      this.metrics.recordPush(failureOf(error), started);
+      throw error;
+    }
+    this.metrics.recordPush("ok", started);
   }
 
   async ping(): Promise<boolean> {

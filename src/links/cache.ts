@@ -1,4 +1,5 @@
 import type { CampaignLink } from "../db/schema";
+import type { LinkCacheStats } from "../metrics/metrics";
 import type { LinkRepository } from "./repository";
 import { within } from "./within";
 
@@ -39,6 +40,8 @@ interface PendingLoad {
  * of an id does not overwrite it, since what it saw is older.
  */
 export class LinkCache {
+  /** Plain tallies the metrics read at scrape time: a click pays one `++`. */
+  readonly stats: LinkCacheStats = { hits: 0, misses: 0, knownMissing: 0, unasked: 0 };
   private readonly links = new Map<number, CampaignLink>();
   private readonly missing = new Map<number, number>();
   /** What a lookup of an id being read waits for: the read, bounded by the lookup timeout. */
@@ -85,17 +88,33 @@ export class LinkCache {
   /** The cached link, else (unless complete) one bounded database lookup shared by concurrent callers. */
   lookup(id: number): MaybeLink | Promise<MaybeLink> {
     const cached = this.links.get(id);
-    if (cached) return cached;
+    if (cached) {
+      this.stats.hits++;
+      return cached;
+    }
     // A read already under way (a change being applied) is worth joining even when complete.
     const pending = this.inflight.get(id);
-    if (pending) return pending;
-    if (this.complete) return undefined;
+    if (pending) {
+      this.stats.misses++;
+      return pending;
+    }
+    if (this.complete) {
+      this.stats.unasked++;
+      return undefined;
+    }
     const missingUntil = this.missing.get(id);
     if (missingUntil !== undefined) {
-      if (missingUntil > this.now()) return undefined;
+      if (missingUntil > this.now()) {
+        this.stats.knownMissing++;
+        return undefined;
+      }
       this.missing.delete(id);
     }
-    if (this.inflight.size >= this.maxPendingReads) return undefined;
+    if (this.inflight.size >= this.maxPendingReads) {
+      this.stats.unasked++;
+      return undefined;
+    }
+    this.stats.misses++;
     return this.read(id).bounded;
   }
 

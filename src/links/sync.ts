@@ -37,8 +37,10 @@ export class LinkSync implements Readiness {
   /** Counts connections of the LISTEN, so a reload knows whether it stayed connected throughout. */
   private connection = 0;
   private loaded = false;
-  /** The cache has been complete at least once (logged once). */
-  private following = false;
+  /** "links loaded" was logged (once) and start() resolved. */
+  private announced = false;
+  /** An attempt to LISTEN failed since the last time it succeeded. */
+  private listenFailed = false;
   private lastLoadFailed = false;
   private reloading = false;
   private reloadAgain = false;
@@ -47,31 +49,40 @@ export class LinkSync implements Readiness {
   private interval: ReturnType<typeof setInterval> | undefined;
   private interruptedSince: number | undefined;
   private stopped = false;
-  private readonly firstAttempt: Promise<void>;
-  private firstAttemptDone: () => void = () => {};
+  private readonly started: Promise<void>;
+  private startDone: () => void = () => {};
 
   constructor(private readonly options: LinkSyncOptions) {
     this.links = options.links;
     this.logger = options.logger;
     this.loadTimeoutMs = options.loadTimeoutMs ?? 30_000;
     this.retryDelay = options.retryDelayMs ?? retryDelayMs;
-    this.firstAttempt = new Promise((resolve) => {
-      this.firstAttemptDone = resolve;
+    this.started = new Promise((resolve) => {
+      this.startDone = resolve;
     });
   }
 
-  /** Starts listening and loading; resolves once the first load has succeeded or failed (it retries on). */
+  /**
+   * Starts listening and loading. Resolves once the links are loaded and followed (the LISTEN is live),
+   * or loaded but the LISTEN failed, or the first load failed: the sync retries on in every case.
+   */
   start(): Promise<void> {
     this.listening = this.options.database.listen(LINK_CHANGES_CHANNEL, {
       onNotify: (payload) => this.changed(payload),
       onListen: () => {
         this.connected = true;
+        this.listenFailed = false;
         this.connection += 1;
         this.requestReload();
       },
       onDown: (error) => {
         this.connected = false;
         this.links.setComplete(false);
+        if (error !== undefined) {
+          this.listenFailed = true;
+          // Serve what is loaded rather than wait for a LISTEN that may never work.
+          if (this.loaded) this.announce(false);
+        }
         this.interrupted(
           error === undefined ? "change feed connection lost" : "cannot listen for changes",
           error,
@@ -81,7 +92,7 @@ export class LinkSync implements Readiness {
     this.interval = setInterval(() => this.requestReload(), this.options.refreshIntervalMs);
     this.interval.unref();
     this.requestReload();
-    return this.firstAttempt;
+    return this.started;
   }
 
   notReadyBecause(): string | undefined {
@@ -93,7 +104,7 @@ export class LinkSync implements Readiness {
     this.stopped = true;
     clearInterval(this.interval);
     clearTimeout(this.retry);
-    this.firstAttemptDone();
+    this.startDone();
     await this.listening?.close();
   }
 
@@ -132,26 +143,19 @@ export class LinkSync implements Readiness {
   private async reload(): Promise<void> {
     const connection = this.connected ? this.connection : undefined;
     try {
-      const count = await within(this.links.load(), this.loadTimeoutMs, () =>
+      await within(this.links.load(), this.loadTimeoutMs, () =>
         Promise.reject(new Error(`loading the links took longer than ${this.loadTimeoutMs} ms`)),
       );
       if (this.stopped) return;
       this.failures = 0;
       this.lastLoadFailed = false;
-      if (!this.loaded) {
-        this.loaded = true;
-        this.logger.info({ links: count }, "links loaded");
-      }
+      this.loaded = true;
       // Every change after this load's snapshot was notified only if the LISTEN was live from before
       // the load began until now.
-      if (connection !== undefined && this.connected && connection === this.connection) {
-        this.links.setComplete(true);
-        if (!this.following) {
-          this.following = true;
-          this.logger.info({ links: count }, "following link changes");
-        }
-        this.restored();
-      }
+      const complete = connection !== undefined && this.connected && connection === this.connection;
+      if (complete) this.links.setComplete(true);
+      if (complete || this.listenFailed) this.announce(complete);
+      if (complete) this.restored();
     } catch (error) {
       if (this.stopped) return;
       this.lastLoadFailed = true;
@@ -159,9 +163,16 @@ export class LinkSync implements Readiness {
       if (!this.reloadAgain) {
         this.retry = setTimeout(() => this.requestReload(), this.retryDelay(this.failures++));
       }
-    } finally {
-      this.firstAttemptDone();
+      // The first failure ends start(): the service listens, not ready, while this retries.
+      this.startDone();
     }
+  }
+
+  private announce(followingChanges: boolean): void {
+    if (this.announced) return;
+    this.announced = true;
+    this.logger.info({ links: this.links.size, followingChanges }, "links loaded");
+    this.startDone();
   }
 
   /** Logged once per outage, however many clicks and retries it lasts. */

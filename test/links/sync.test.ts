@@ -72,6 +72,7 @@ interface LogLine {
   level: number;
   msg: string;
   reason?: string;
+  followingChanges?: boolean;
 }
 
 const running: LinkSync[] = [];
@@ -95,25 +96,56 @@ function setUp(options: { refreshIntervalMs?: number; loadTimeoutMs?: number } =
   });
   running.push(sync);
   const messages = (msg: string) => logs.filter((line) => line.msg === msg);
+  /** Starts the sync and connects its LISTEN, as a reachable Postgres would. */
+  const startFollowing = async () => {
+    const started = sync.start();
+    channel.connected.onListen();
+    await started;
+  };
   /** Whether a miss for an id never seen costs a database read (it does not once the cache is complete). */
   const missAsksDatabase = async (id: number) => {
     const before = repository.reads;
     await links.lookup(id);
     return repository.reads > before;
   };
-  return { repository, links, channel, sync, logs, messages, missAsksDatabase };
+  return { repository, links, channel, sync, logs, messages, missAsksDatabase, startFollowing };
 }
 
 describe("LinkSync", () => {
-  test("loads the links at start and listens on the one change channel", async () => {
-    const { repository, links, channel, sync, messages } = setUp();
+  test("start: listens on the one change channel, resolves once the links are loaded and followed", async () => {
+    const { repository, links, channel, sync, messages, missAsksDatabase } = setUp();
     repository.rows.set(1, link(1));
     expect(sync.notReadyBecause()).toBe(LINKS_NOT_LOADED);
-    await sync.start();
-    expect(sync.notReadyBecause()).toBeUndefined();
-    expect(links.get(1)).toEqual(link(1));
+    let started = false;
+    void sync.start().then(() => {
+      started = true;
+    });
     expect(channel.channel).toBe(LINK_CHANGES_CHANNEL);
-    expect(messages("links loaded")).toHaveLength(1);
+    await waitFor("the first load", () => sync.notReadyBecause() === undefined || undefined);
+    expect(links.get(1)).toEqual(link(1));
+    // Loaded but not yet followed: not started, and a miss still asks the database.
+    await Bun.sleep(20);
+    expect(started).toBe(false);
+    expect(await missAsksDatabase(100)).toBe(true);
+
+    channel.connected.onListen();
+    await waitFor("start", () => started || undefined);
+    expect(await missAsksDatabase(101)).toBe(false);
+    expect(messages("links loaded")).toMatchObject([{ followingChanges: true }]);
+  });
+
+  test("a LISTEN that fails does not hold back the start: the loaded links are served, misses ask", async () => {
+    const { repository, channel, sync, messages, missAsksDatabase } = setUp();
+    repository.rows.set(1, link(1));
+    const started = sync.start();
+    await waitFor("the first load", () => sync.notReadyBecause() === undefined || undefined);
+    channel.connected.onDown(new Error("cannot execute LISTEN during recovery"));
+    await started;
+    expect(messages("links loaded")).toMatchObject([{ followingChanges: false }]);
+    expect(messages("link sync interrupted: serving the links in memory while retrying")).toMatchObject([
+      { reason: "cannot listen for changes" },
+    ]);
+    expect(await missAsksDatabase(100)).toBe(true);
   });
 
   test("started while the database is down: not ready and says why, retries, ready once it answers", async () => {
@@ -130,23 +162,11 @@ describe("LinkSync", () => {
     expect(messages("link sync interrupted: serving the links in memory while retrying")).toHaveLength(1);
   });
 
-  test("misses ask the database until a load has completed under a live LISTEN, then cost nothing", async () => {
-    const { repository, channel, sync, missAsksDatabase } = setUp();
-    await sync.start();
-    expect(await missAsksDatabase(100)).toBe(true);
-    const loads = repository.loads;
-    channel.connected.onListen();
-    await waitFor("the reload after listening", () => repository.loads > loads || undefined);
-    await waitFor("a complete cache", async () => !(await missAsksDatabase(101)) || undefined);
-    expect(await missAsksDatabase(102)).toBe(false);
-  });
-
   test("a notification re-reads just that link, or drops it when it is gone", async () => {
-    const { repository, links, channel, sync } = setUp();
+    const { repository, links, channel, startFollowing } = setUp();
     repository.rows.set(1, link(1));
     repository.rows.set(2, link(2));
-    await sync.start();
-    channel.connected.onListen();
+    await startFollowing();
     await waitFor("the reload after listening", () => repository.loads >= 2 || undefined);
     const loads = repository.loads;
 
@@ -164,17 +184,16 @@ describe("LinkSync", () => {
   });
 
   test("a garbled notification reloads every link", async () => {
-    const { repository, channel, sync } = setUp();
-    await sync.start();
+    const { repository, channel, startFollowing } = setUp();
+    await startFollowing();
     const loads = repository.loads;
     channel.connected.onNotify("not an id");
     await waitFor("a reload", () => repository.loads > loads || undefined);
   });
 
   test("a lost LISTEN: misses ask the database again; reconnected, every link is reloaded", async () => {
-    const { repository, links, channel, sync, missAsksDatabase, messages } = setUp();
-    await sync.start();
-    channel.connected.onListen();
+    const { repository, links, channel, missAsksDatabase, messages, startFollowing } = setUp();
+    await startFollowing();
     await waitFor("a complete cache", async () => !(await missAsksDatabase(100)) || undefined);
 
     channel.connected.onDown();
@@ -191,10 +210,9 @@ describe("LinkSync", () => {
   });
 
   test("an outage is logged once and its recovery once, however long it lasts", async () => {
-    const { repository, links, channel, sync, messages } = setUp();
+    const { repository, links, channel, messages, startFollowing } = setUp();
     repository.rows.set(1, link(1));
-    await sync.start();
-    channel.connected.onListen();
+    await startFollowing();
     await waitFor("loaded twice", () => repository.loads >= 2 || undefined);
 
     repository.down = true;
@@ -223,15 +241,15 @@ describe("LinkSync", () => {
   });
 
   test("the periodic refresh finds changes nobody notified", async () => {
-    const { repository, links, sync } = setUp({ refreshIntervalMs: 20 });
-    await sync.start();
+    const { repository, links, startFollowing } = setUp({ refreshIntervalMs: 20 });
+    await startFollowing();
     repository.rows.set(3, link(3));
     await waitFor("the periodic reload", () => links.get(3) || undefined);
   });
 
   test("stop closes the LISTEN and stops reloading", async () => {
-    const { repository, channel, sync } = setUp({ refreshIntervalMs: 10 });
-    await sync.start();
+    const { repository, channel, sync, startFollowing } = setUp({ refreshIntervalMs: 10 });
+    await startFollowing();
     await sync.stop();
     expect(channel.closed).toBe(true);
     const loads = repository.loads;

@@ -7,6 +7,8 @@ export interface ApiCall {
   salt?: string;
   /** Overrides the correct signature. */
   pepper?: string;
+  /** Sent along, e.g. a proxy's X-Request-Id. */
+  headers?: Record<string, string>;
 }
 
 /** Calls the link API the way the analytics tool does: form-encoded, signed with X-API-SALT and pepper. */
@@ -15,7 +17,7 @@ export function callApi(base: string, action: "create" | "delete", call: ApiCall
   const pepper = call.pepper ?? (call.secret === undefined ? "" : sign(salt, call.payload, call.secret));
   return fetch(`${base}/api/v1/${action}`, {
     method: "POST",
-    headers: { "x-api-salt": salt, "content-type": "application/x-www-form-urlencoded" },
+    headers: { ...call.headers, "x-api-salt": salt, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ campaign_link: call.payload, pepper }),
   });
 }

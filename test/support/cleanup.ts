@@ -16,11 +16,17 @@ export function trackFolder(path: string): void {
   folders.add(path);
 }
 
-process.on("exit", () => {
+/** Kills every tracked child and removes every tracked folder. */
+export function cleanUp(): void {
   for (const child of children) {
     try {
       child.kill("SIGKILL");
     } catch {}
   }
+  children.clear();
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-});
+  folders.clear();
+}
+
+// For scripts; `bun test` runs no "exit" handler, so test/support/preload.ts calls cleanUp there.
+process.on("exit", cleanUp);

@@ -7,20 +7,22 @@ import { CLICK_QUEUE } from "../../src/clickstore/clickstore";
 import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
 
-/** A real redis-server on a free loopback port, in a temporary folder. */
+/** A real redis-server on a free loopback port, in a temporary folder; with a password if given one. */
 export class RedisServer {
   readonly port = freePort();
-  readonly url = `redis://127.0.0.1:${this.port}`;
+  readonly url: string;
   private readonly dir = mkdtempSync(join(tmpdir(), "clicks-redis-"));
   private process: Subprocess | undefined;
   private reader: Redis | undefined;
 
-  constructor() {
+  constructor(private readonly password?: string) {
+    const credentials = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
+    this.url = `redis://${credentials}127.0.0.1:${this.port}`;
     trackFolder(this.dir);
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer();
+  static async start(password?: string): Promise<RedisServer> {
+    const server = new RedisServer(password);
     await server.start();
     return server;
   }
@@ -39,6 +41,7 @@ export class RedisServer {
         "",
         "--appendonly",
         "no",
+        ...(this.password === undefined ? [] : ["--requirepass", this.password]),
       ],
       { stdout: "ignore", stderr: "inherit" },
     );

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { loadConfig } from "../../src/config";
+import { loadConfig, secretValues } from "../../src/config";
 import { openPostgres } from "../../src/db/database";
 import { createLogger } from "../../src/logger";
 import { type RunningService, startService } from "../../src/server";
@@ -29,16 +29,37 @@ export async function migrate(databaseUrl: string): Promise<void> {
 
 type Env = Record<string, string | undefined>;
 
-/** The service in this process, on a free loopback port, with its data in a temporary folder. */
-export async function startTestService(env: Env = {}): Promise<RunningService> {
+/**
+ * The service in this process, on a free loopback port, with its data in a temporary folder.
+ * With `logTo`, its log lines go there (LOG_LEVEL in `env` then decides which; default info).
+ */
+export async function startTestService(env: Env = {}, logTo?: LogLines): Promise<RunningService> {
   const config = loadConfig({
     PORT: String(freePort()),
     HOST: "127.0.0.1",
     DATA_DIR: tempDir(),
-    LOG_LEVEL: "silent",
+    LOG_LEVEL: logTo ? "info" : "silent",
     ...env,
   });
-  return startService(config, createLogger(config.logLevel));
+  const logger = createLogger(config.logLevel, {
+    secrets: secretValues(config),
+    ...(logTo ? { destination: logTo } : {}),
+  });
+  return startService(config, logger);
+}
+
+/** A log destination that keeps every line, for tests that read what the service logged. */
+export class LogLines {
+  readonly lines: string[] = [];
+
+  write(line: string): void {
+    this.lines.push(line);
+  }
+
+  /** Every line parsed as JSON (a line that is not JSON fails the test here). */
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
 }
 
 export interface ServiceProcess {

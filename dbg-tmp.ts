@@ -1,0 +1,25 @@
+import { PostgresServer } from "./test/support/postgres";
+import { RedisServer } from "./test/support/redis";
+import { migrate, startTestService } from "./test/support/service";
+
+let t = Date.now();
+const pg = await PostgresServer.start();
+console.log("pg", Date.now() - t);
+t = Date.now();
+const url = await pg.createDatabase();
+console.log("db", Date.now() - t);
+t = Date.now();
+await migrate(url);
+console.log("migrate", Date.now() - t);
+t = Date.now();
+const redis = await RedisServer.start();
+console.log("redis", Date.now() - t);
+t = Date.now();
+const s = await startTestService({ DATABASE_URL: url, REDIS_URL_CLICKSTORE_1: redis.url });
+console.log("svc", Date.now() - t);
+t = Date.now();
+await pg.stop();
+console.log("pgstop", Date.now() - t);
+await s.stop();
+await redis.stop();
+process.exit(0);
