@@ -9,6 +9,7 @@ import { ClickstorePool } from "./clickstore/pool";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
+import { IDLE_TIMEOUT_SECONDS, MAX_REQUEST_BODY_BYTES } from "./http/limits";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import { LinkSync } from "./links/sync";
@@ -118,6 +119,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
+    // Slow and silent clients are cut off; no client can make Bun take in a large body.
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     fetch: (request, bunServer) => app.fetch(request, bunServer),
     ...(config.tls
       ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }

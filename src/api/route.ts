@@ -1,11 +1,10 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { App, AppEnv, Services } from "../app";
+import { MAX_BODY_BYTES } from "../http/limits";
 import { parseLinkId, parseLinkJson } from "../links/validation";
 import type { ApiAction, ApiResult } from "../metrics/metrics";
 import { verifySignature } from "./signature";
-
-const MAX_BODY_BYTES = 64 * 1024;
 
 type Form = Record<string, string | File | (string | File)[]>;
 
@@ -38,70 +37,82 @@ export function registerApiRoutes(app: App, services: Services): void {
     return response;
   };
 
-  app.post(
-    "/api/:version/:action{create|delete}",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        answer(actionOf(c), "too_large", c.json({ status: "error", error: "body larger than 64 KiB" }, 413)),
-    }),
-    async (c) => {
-      const action = actionOf(c);
-      if (!enabled) return answer(action, "disabled", c.notFound());
-      try {
-        let form: Form;
-        try {
-          form = await c.req.parseBody({ all: false });
-        } catch {
-          form = {};
-        }
-        const payload = field(form, "campaign_link");
-        if (secret !== undefined) {
-          const salt = c.req.header("x-api-salt");
-          const pepper = field(form, "pepper");
-          // An unsigned or wrongly signed request learns nothing: it looks like an unknown route.
-          if (
-            salt === undefined ||
-            pepper === undefined ||
-            payload === undefined ||
-            !verifySignature(salt, payload, secret, pepper)
-          ) {
-            logger.debug({ action, signed: pepper !== undefined }, "link API request rejected");
-            return answer(action, "rejected", c.notFound());
-          }
-        }
-        if (payload === undefined) {
-          return answer(action, "invalid", badRequest(c, "campaign_link", "is required"));
-        }
+  const tooLarge = (c: Context<AppEnv>) =>
+    answer(
+      actionOf(c),
+      "too_large",
+      c.json({ status: "error", error: `body larger than ${MAX_BODY_BYTES / 1024} KiB` }, 413),
+    );
+  const countBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  /**
+   * A declared Content-Length is judged before anything is read; a streamed (chunked) body is
+   * counted as it arrives and dropped at the limit. When the stream itself fails, Bun's own
+   * `maxRequestBodySize` cut it off (or the client went away): the same 413, not an internal error.
+   */
+  const limitBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+    try {
+      return await countBody(c, next);
+    } catch {
+      return tooLarge(c);
+    }
+  };
 
-        let id: number;
-        if (action === "create") {
-          const parsed = parseLinkJson(payload);
-          if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
-          id = (await repository.upsert(parsed.link)).id;
-          logger.info({ linkId: id, action }, "campaign link saved");
-        } else {
-          const parsed = parseLinkId(payload);
-          if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
-          id = parsed.id;
-          const existed = await repository.remove(id);
-          logger.info({ linkId: id, action, existed }, "campaign link deleted");
-        }
-        // Every instance, this one included, hears of the change from the database; reading it back
-        // here as well means this instance serves it before answering. It is read rather than stored
-        // from the write, so a concurrent write to the same link cannot leave the older one in memory.
-        await links.refresh(id).catch((error: unknown) => {
-          logger.warn(
-            { err: error, linkId: id },
-            "campaign link changed but not reloaded here yet: the change feed or the next reload will bring it",
-          );
-        });
-        return answer(action, "ok", c.json({ status: "ok" }));
-      } catch (error) {
-        // Answered and logged (with a request id) by app.onError.
-        metrics.countApiRequest(action, "error");
-        throw error;
+  app.post("/api/:version/:action{create|delete}", limitBody, async (c) => {
+    const action = actionOf(c);
+    if (!enabled) return answer(action, "disabled", c.notFound());
+    try {
+      let form: Form;
+      try {
+        form = await c.req.parseBody({ all: false });
+      } catch {
+        form = {};
       }
-    },
-  );
+      const payload = field(form, "campaign_link");
+      if (secret !== undefined) {
+        const salt = c.req.header("x-api-salt");
+        const pepper = field(form, "pepper");
+        // An unsigned or wrongly signed request learns nothing: it looks like an unknown route.
+        if (
+          salt === undefined ||
+          pepper === undefined ||
+          payload === undefined ||
+          !verifySignature(salt, payload, secret, pepper)
+        ) {
+          logger.debug({ action, signed: pepper !== undefined }, "link API request rejected");
+          return answer(action, "rejected", c.notFound());
+        }
+      }
+      if (payload === undefined) {
+        return answer(action, "invalid", badRequest(c, "campaign_link", "is required"));
+      }
+
+      let id: number;
+      if (action === "create") {
+        const parsed = parseLinkJson(payload);
+        if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
+        id = (await repository.upsert(parsed.link)).id;
+        logger.info({ linkId: id, action }, "campaign link saved");
+      } else {
+        const parsed = parseLinkId(payload);
+        if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
+        id = parsed.id;
+        const existed = await repository.remove(id);
+        logger.info({ linkId: id, action, existed }, "campaign link deleted");
+      }
+      // Every instance, this one included, hears of the change from the database; reading it back
+      // here as well means this instance serves it before answering. It is read rather than stored
+      // from the write, so a concurrent write to the same link cannot leave the older one in memory.
+      await links.refresh(id).catch((error: unknown) => {
+        logger.warn(
+          { err: error, linkId: id },
+          "campaign link changed but not reloaded here yet: the change feed or the next reload will bring it",
+        );
+      });
+      return answer(action, "ok", c.json({ status: "ok" }));
+    } catch (error) {
+      // Answered and logged (with a request id) by app.onError.
+      metrics.countApiRequest(action, "error");
+      throw error;
+    }
+  });
 }

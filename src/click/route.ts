@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { App, AppEnv, Services } from "../app";
+import { MAX_CLICK_QUERY_BYTES } from "../http/limits";
 import { requestIdOf } from "../http/request-id";
 import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
 
@@ -31,6 +32,10 @@ export function registerClickRoute(app: App, services: Services): void {
   };
 
   app.get("/click/:id/go", async (c) => {
+    const request = c.req.raw;
+    const rawQuery = rawQueryOf(request.url);
+    // Bun hands over the target percent-encoded, so its length in characters is its length in bytes.
+    if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return c.body(null, 414);
     // Before the links are loaded no link is known, not even one that exists: say so (a failed
     // request, counted as an error) rather than answer "unknown link".
     const notReady = readiness.notReadyBecause();
@@ -47,9 +52,8 @@ export function registerClickRoute(app: App, services: Services): void {
       const link = cached instanceof Promise ? await cached : cached;
       if (!link) return unknownLink(c, rawId);
 
-      const request = c.req.raw;
       const click = composeClick(link, {
-        rawQuery: rawQueryOf(request.url),
+        rawQuery,
         ip: clientIp(request, c.env),
         userAgent: request.headers.get("user-agent") ?? "",
         nowMs: Date.now(),

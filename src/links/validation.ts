@@ -12,15 +12,19 @@ const redirectUrl = z.string({ message: "must be a URL string" }).superRefine((v
 // Keys that would reach an object's prototype if anything ever copied the map naively.
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
+// Checked on the parsed JSON, before zod: zod drops a `__proto__` key without a word, and a key
+// the API refuses must be refused, not quietly lost.
 const targetUrl = z
-  .record(z.string(), redirectUrl, { message: "must be an object of platform → URL strings" })
+  .unknown()
   .superRefine((value, context) => {
+    if (typeof value !== "object" || value === null) return;
     for (const key of Object.keys(value)) {
       if (RESERVED_KEYS.has(key) || key.length === 0 || key.length > 64) {
         context.addIssue({ code: "custom", message: `has an invalid key ${JSON.stringify(key)}` });
       }
     }
-  });
+  })
+  .pipe(z.record(z.string(), redirectUrl, { message: "must be an object of platform → URL strings" }));
 
 const text = z.string({ message: "must be a string" }).nullish();
 const minutes = z

@@ -58,15 +58,20 @@ describe("parseLinkJson", () => {
   }
 
   test("__proto__ keys change nothing beyond the link's own fields", () => {
-    const result = parseLinkJson(
-      '{"id":1,"__proto__":{"polluted":1},"target_url":{"__proto__":"https://x"}}',
-    );
+    const result = parseLinkJson('{"id":1,"__proto__":{"polluted":1},"target_url":{"default":"https://x"}}');
     expect(result.ok).toBe(true);
     if (result.ok) {
-      expect(Object.keys(result.link.targetUrl ?? {})).toEqual([]);
+      expect(result.link.targetUrl).toEqual({ default: "https://x" });
       expect(Object.getPrototypeOf(result.link)).toBe(Object.prototype);
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test("a target_url key named __proto__, constructor or prototype is refused, not silently dropped", () => {
+    for (const name of ["__proto__", "constructor", "prototype"]) {
+      const result = parseLinkJson(`{"id":1,"target_url":{"${name}":"https://x"}}`);
+      expect(result).toEqual({ ok: false, field: "target_url", message: `has an invalid key "${name}"` });
+    }
   });
 
   test("parseLinkId needs only an integer id", () => {
