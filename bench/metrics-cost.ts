@@ -104,8 +104,16 @@ const clickstore: Clickstore = {
     const started = performance.now();
     stored++;
     memoryNode.recordPush("ok", started);
+    return "stored";
   },
-  healthy: async () => true,
+  health: async () => ({
+    acceptsClicks: true,
+    store: "memory",
+    nodes: [],
+    spool: undefined,
+    dropped: 0,
+    retriedAfterTimeout: 0,
+  }),
   ready: async () => {},
   close: async () => {},
 };

@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { z } from "zod";
+import type { BreakerSettings } from "./clickstore/breaker";
 
 /**
  * How far the service believes proxy headers about the client address.
@@ -33,12 +35,11 @@ const portNumber = z.coerce
 
 const port = (fallback: number) => portNumber.default(fallback);
 
-/** A whole number of `unit` from 1 to `max`. */
-const duration = (unit: "seconds" | "milliseconds", max: number, fallback: number) =>
+const wholeNumber = (what: string, min: number, max: number, fallback: number) =>
   z.coerce
-    .number({ message: `must be a number of ${unit}` })
-    .int({ message: `must be a whole number of ${unit}` })
-    .min(1, { message: "must be at least 1" })
+    .number({ message: `must be a number of ${what}` })
+    .int({ message: `must be a whole number of ${what}` })
+    .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` })
     .default(fallback);
 
@@ -49,9 +50,15 @@ const envSchema = z.object({
     message: "must be a postgres:// URL",
   }),
   DATA_DIR: z.string().min(1).default("./.data"),
-  REDIS_PUSH_TIMEOUT_MS: duration("milliseconds", 60_000, 250),
-  LINK_REFRESH_SECONDS: duration("seconds", 86_400, 60),
-  LINK_LOOKUP_TIMEOUT_MS: duration("milliseconds", 10_000, 200),
+  REDIS_PUSH_TIMEOUT_MS: wholeNumber("milliseconds", 1, 60_000, 250),
+  LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
+  LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
+  REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
+  REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
+  REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
+  SPOOL_DIR: optionalText,
+  SPOOL_MAX_BYTES: wholeNumber("bytes", 16 * 1024, Number.MAX_SAFE_INTEGER, 512 * 1024 * 1024),
+  SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 100, 600_000, 10_000),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
@@ -86,6 +93,12 @@ export interface Config {
   /** In the order of their number; empty: events go to `<dataDir>/clicks.log`. */
   clickstores: string[];
   redisPushTimeoutMs: number;
+  /** Per Redis node: consecutive failures that open its breaker, and the probe backoff. */
+  breaker: BreakerSettings;
+  /** Where events go when no Redis node takes them; used only with Redis clickstores. */
+  spool: { dir: string; maxBytes: number };
+  /** How long a SIGINT/SIGTERM shutdown may take before the process exits anyway. */
+  shutdownGraceMs: number;
   /** Every link is reloaded this often, in case a change notification was missed. */
   linkRefreshSeconds: number;
   /** The longest a click for a link not in memory waits for the database. */
@@ -142,6 +155,9 @@ export function loadConfig(env: Environment = process.env): Config {
   if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
     throw new ConfigError(["TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"]);
   }
+  if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
+    throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
+  }
   if (values.METRICS_PORT !== undefined && values.METRICS_PORT === values.PORT) {
     throw new ConfigError([`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`]);
   }
@@ -152,6 +168,13 @@ export function loadConfig(env: Environment = process.env): Config {
     dataDir: values.DATA_DIR,
     clickstores,
     redisPushTimeoutMs: values.REDIS_PUSH_TIMEOUT_MS,
+    breaker: {
+      failureThreshold: values.REDIS_BREAKER_FAILURES,
+      firstProbeMs: values.REDIS_BREAKER_PROBE_MS,
+      maxProbeMs: values.REDIS_BREAKER_PROBE_MAX_MS,
+    },
+    spool: { dir: values.SPOOL_DIR ?? join(values.DATA_DIR, "spool"), maxBytes: values.SPOOL_MAX_BYTES },
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     linkRefreshSeconds: values.LINK_REFRESH_SECONDS,
     linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
     apiSecretKey: values.API_SECRET_KEY,

@@ -22,7 +22,12 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, "shutting down");
+  logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+  // The stop is bounded by design; this is the promise to the platform that sends SIGKILL next.
+  setTimeout(() => {
+    logger.error({ graceMs: config.shutdownGraceMs }, "shutdown took longer than its grace: exiting anyway");
+    process.exit(1);
+  }, config.shutdownGraceMs).unref();
   await service.stop();
   logger.info("stopped");
   process.exit(0);

@@ -5,7 +5,7 @@ import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
 import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
-import { ClickstorePool } from "./clickstore/pool";
+import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
@@ -25,19 +25,26 @@ export interface RunningService {
   metrics: Metrics;
   /** The METRICS_PORT listener's base URL, when there is one. */
   metricsUrl: string | undefined;
-  /** Stops accepting, lets requests in flight finish, then closes the stores. */
+  /**
+   * Stops accepting connections, lets requests in flight finish (cutting the ones still running near
+   * the end of SHUTDOWN_GRACE_MS), flushes pending pushes and spool writes, then closes every connection.
+   */
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 5_000;
+/** Of the shutdown grace, what closing the stores may need after the requests are done. */
+const CLOSE_RESERVE = 0.25;
 
-function openClickstore(config: Config, logger: Logger, metrics: Metrics): Clickstore {
+async function openClickstore(config: Config, logger: Logger, metrics: Metrics): Promise<Clickstore> {
   if (config.clickstores.length === 0) {
     return new FileClickstore(join(config.dataDir, "clicks.log"), metrics.clickstoreNode("file"));
   }
-  return new ClickstorePool({
+  return RedisClickstore.open({
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
+    breaker: config.breaker,
+    spool: config.spool,
     logger,
     metrics,
   });
@@ -45,6 +52,19 @@ function openClickstore(config: Config, logger: Logger, metrics: Metrics): Click
 
 function baseUrl(scheme: string, server: Server<undefined>): string {
   return `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
+}
+
+/** Resolves true when `promise` settled within `ms`, false otherwise. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What is safe to log of the configuration: no secrets, no passwords. */
@@ -55,6 +75,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
     clickstores: config.clickstores.map(nodeLabel),
     redisPushTimeoutMs: config.redisPushTimeoutMs,
+    breaker: config.breaker,
+    spool: config.clickstores.length > 0 ? config.spool : undefined,
+    shutdownGraceMs: config.shutdownGraceMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
     notFoundUrl: config.notFoundUrl,
@@ -82,7 +105,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     refreshIntervalMs: config.linkRefreshSeconds * 1000,
     logger,
   });
-  const clickstore = openClickstore(config, logger, metrics);
+  let clickstore: Clickstore;
+  try {
+    clickstore = await openClickstore(config, logger, metrics);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   try {
     // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
     // while the sync keeps retrying.
@@ -141,7 +170,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     metrics,
     metricsUrl,
     async stop() {
-      await Promise.all([server.stop(), metricsServer?.stop()]);
+      const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
+      const metricsStopped = metricsServer?.stop();
+      if (!(await settlesWithin(server.stop(), requestsMs))) {
+        logger.warn(
+          { requests: server.pendingRequests },
+          "requests still running at the shutdown grace limit: cutting them",
+        );
+        await server.stop(true);
+      }
+      await metricsStopped;
       await linkSync.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },

@@ -98,3 +98,14 @@ export function eventLine(ip: string, unixSeconds: number, query: string, userAg
     userAgent.includes("\r") || userAgent.includes("\n") ? userAgent.replace(LINE_BREAKS, "") : userAgent;
   return `${ip} ${unixSeconds} clicks /t/click ${query} ${agent}`;
 }
+
+const CLICK_ID_KEY = "&click_id=";
+const CLICK_ID_LENGTH = 36;
+
+/** The click_id of an event line, for logs that must name the clicks they are about. */
+export function clickIdOf(event: string): string | undefined {
+  const at = event.indexOf(CLICK_ID_KEY);
+  return at === -1
+    ? undefined
+    : event.slice(at + CLICK_ID_KEY.length, at + CLICK_ID_KEY.length + CLICK_ID_LENGTH);
+}

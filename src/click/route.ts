@@ -65,11 +65,16 @@ export function registerClickRoute(app: App, services: Services): void {
       }
 
       let outcome: ClickOutcome = click.hasTarget ? "redirected" : "not_found";
+      // Stored or spooled: kept. Dropped (spool full): the store counted and logged the loss itself.
+      // The person is redirected in every case.
       try {
-        await clickstore.push(click.event);
+        if ((await clickstore.push(click.event)) === "dropped") outcome = "error";
       } catch (error) {
         outcome = "error";
-        logger.error({ err: error, linkId: id, requestId: requestIdOf(request) }, "click event not stored");
+        logger.error(
+          { err: error, linkId: id, requestId: requestIdOf(request), event: click.event },
+          "click event not stored",
+        );
       }
       const response =
         click.redirectUrl === undefined ? c.body(null, 404) : c.redirect(click.redirectUrl, 307);

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { NodeMetrics } from "../metrics/metrics";
-import type { Clickstore } from "./clickstore";
+import type { Clickstore, ClickstoreHealth, PushOutcome } from "./clickstore";
 
 /** The embedded default for local development: one event per line in a file, same format as Redis gets. */
 export class FileClickstore implements Clickstore {
@@ -16,7 +16,7 @@ export class FileClickstore implements Clickstore {
     this.description = `file: ${path}`;
   }
 
-  async push(event: string): Promise<void> {
+  async push(event: string): Promise<PushOutcome> {
     const started = performance.now();
     try {
       // O_APPEND keeps concurrent single-line writes whole.
@@ -27,15 +27,24 @@ export class FileClickstore implements Clickstore {
       throw error;
     }
     this.metrics.recordPush("ok", started);
+    return "stored";
   }
 
-  async healthy(): Promise<boolean> {
+  async health(): Promise<ClickstoreHealth> {
+    let acceptsClicks = true;
     try {
       await this.open();
-      return true;
     } catch {
-      return false;
+      acceptsClicks = false;
     }
+    return {
+      acceptsClicks,
+      store: this.description,
+      nodes: [],
+      spool: undefined,
+      dropped: 0,
+      retriedAfterTimeout: 0,
+    };
   }
 
   async ready(): Promise<void> {

@@ -5,7 +5,7 @@ import { CLICK_QUEUE, redactUrl } from "./clickstore";
 
 export interface RedisNodeOptions {
   url: string;
-  /** A push that takes longer fails, so the click can go elsewhere. */
+  /** A command that takes longer fails, so the click can go elsewhere. */
   pushTimeoutMs: number;
   logger: Logger;
   metrics: NodeMetrics;
@@ -18,7 +18,30 @@ function failureOf(error: unknown): PushResult {
   return error instanceof Error && error.message === TIMED_OUT ? "timeout" : "error";
 }
 
-/** One Redis clickstore, configured to fail fast rather than queue clicks while it is down. */
+/**
+ * A push that failed. `maybeApplied` tells whether Redis may still have applied it: true when the
+ * command was sent and then timed out or lost its connection (a SIGSTOPped Redis applies it when it
+ * resumes), false when it was never sent or Redis refused it. Retrying a maybe-applied push is the
+ * duplicate window of at-least-once delivery.
+ */
+export class PushFailure extends Error {
+  constructor(
+    message: string,
+    readonly maybeApplied: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "PushFailure";
+  }
+}
+
+/**
+ * One Redis clickstore, configured to fail fast rather than queue clicks while it is down.
+ * Measured with ioredis 6.0.0 under Bun (see docs/README-issue-3.md): with the offline queue off, a
+ * command to a node that is down or still connecting fails at once; a command to a SIGSTOPped node
+ * fails after `commandTimeout` while the connection stays "ready"; commands in flight when the
+ * connection drops fail at once (maxRetriesPerRequest 0) and are not resent after reconnecting.
+ */
 export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
@@ -51,18 +74,33 @@ export class RedisNode {
     });
   }
 
-  async push(event: string): Promise<void> {
+  /** ioredis's connection state: ready, connect, reconnecting, end, … */
+  get connection(): string {
+    return this.client.status;
+  }
+
+  /** RPUSH of one event, or of a batch as one command (all or nothing). Rejects with a PushFailure. */
+  async push(events: string | readonly string[]): Promise<void> {
     const started = performance.now();
+    if (this.client.status !== "ready") {
+      this.metrics.recordPush("error", started);
+      throw new PushFailure(`not connected (${this.client.status})`, false);
+    }
     try {
-      await this.client.rpush(CLICK_QUEUE, event);
+      if (typeof events === "string") await this.client.rpush(CLICK_QUEUE, events);
+      else await this.client.rpush(CLICK_QUEUE, ...events);
     } catch (error) {
       this.metrics.recordPush(failureOf(error), started);
-      throw error;
+      const refused = error instanceof Error && error.name === "ReplyError";
+      throw new PushFailure(error instanceof Error ? error.message : String(error), !refused, {
+        cause: error,
+      });
     }
     this.metrics.recordPush("ok", started);
   }
 
   async ping(): Promise<boolean> {
+    if (this.client.status !== "ready") return false;
     try {
       return (await this.client.ping()) === "PONG";
     } catch {
@@ -70,17 +108,26 @@ export class RedisNode {
     }
   }
 
+  /** Calls `listener` whenever the connection becomes ready again, e.g. after Redis restarted. */
+  onReady(listener: () => void): void {
+    this.client.on("ready", listener);
+  }
+
+  /** Resolves once connected, or once the first attempt failed (a dead node need not delay the start), or at the timeout. */
   ready(timeoutMs: number): Promise<boolean> {
     if (this.client.status === "ready") return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (value: boolean) => {
         clearTimeout(timer);
         this.client.off("ready", onReady);
+        this.client.off("error", onError);
         resolve(value);
       };
       const onReady = () => done(true);
+      const onError = () => done(false);
       const timer = setTimeout(() => done(false), timeoutMs);
       this.client.on("ready", onReady);
+      this.client.on("error", onError);
     });
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -7,6 +7,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { lockWithPidFile } from "../pid-lock";
 import { retryDelayMs } from "./retry";
 import * as schema from "./schema";
 
@@ -149,34 +150,16 @@ export function openPostgres(url: string): Database {
   };
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * PGlite is one process's database: a second process opening the same folder would corrupt it.
  * A pid file makes the second one (the links CLI while the service runs, say) stop with a clear message.
  */
 function lockPglite(dataDir: string): () => void {
-  const lockFile = join(dataDir, "pglite.pid");
-  try {
-    writeFileSync(lockFile, String(process.pid), { flag: "wx" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const holder = Number(readFileSync(lockFile, "utf8"));
-    if (holder !== process.pid && Number.isInteger(holder) && isRunning(holder)) {
-      throw new Error(
-        `the embedded database in ${dataDir} is in use by process ${holder}: stop it first, or set DATABASE_URL to share a PostgreSQL database`,
-      );
-    }
-    writeFileSync(lockFile, String(process.pid));
-  }
-  return () => rmSync(lockFile, { force: true });
+  return lockWithPidFile(
+    join(dataDir, "pglite.pid"),
+    (holder) =>
+      `the embedded database in ${dataDir} is in use by process ${holder}: stop it first, or set DATABASE_URL to share a PostgreSQL database`,
+  );
 }
 
 export async function openPglite(dataDir: string): Promise<Database> {

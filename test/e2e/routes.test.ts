@@ -58,14 +58,18 @@ describe("static routes", () => {
 });
 
 describe("/check", () => {
-  test("OK while every clickstore answers, 503 when one does not", async () => {
+  // 503 only when neither a node nor the spool can take a click: test/clickstore/spool-full.test.ts.
+  test("OK while a clickstore answers; with Accept: application/json, each node's state", async () => {
     let response = await click(service.url, "/check");
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("OK");
     await second.stop();
     response = await click(service.url, "/check");
-    expect(response.status).toBe(503);
-    expect(await response.text()).toBe("Database unreachable");
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("OK");
+    response = await click(service.url, "/check", { headers: { accept: "application/json" } });
+    const health = (await response.json()) as { nodes: Array<{ answersPing: boolean }> };
+    expect(health.nodes.map((node) => node.answersPing)).toEqual([true, false]);
     await second.start();
     await waitFor(
       "the clickstore to reconnect",

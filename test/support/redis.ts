@@ -7,6 +7,15 @@ import { CLICK_QUEUE } from "../../src/clickstore/clickstore";
 import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
 
+export interface RedisServerOptions {
+  password?: string;
+  /**
+   * Keep the list across a SIGKILL and restart (append-only file): Redis writes it before it replies,
+   * so whatever it acknowledged is there after `stop()` and `start()`.
+   */
+  persistent?: boolean;
+}
+
 /** A real redis-server on a free loopback port, in a temporary folder; with a password if given one. */
 export class RedisServer {
   readonly port = freePort();
@@ -15,14 +24,15 @@ export class RedisServer {
   private process: Subprocess | undefined;
   private reader: Redis | undefined;
 
-  constructor(private readonly password?: string) {
+  constructor(private readonly options: RedisServerOptions = {}) {
+    const { password } = options;
     const credentials = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
     this.url = `redis://${credentials}127.0.0.1:${this.port}`;
     trackFolder(this.dir);
   }
 
-  static async start(password?: string): Promise<RedisServer> {
-    const server = new RedisServer(password);
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(options);
     await server.start();
     return server;
   }
@@ -40,8 +50,10 @@ export class RedisServer {
         "--save",
         "",
         "--appendonly",
+        this.options.persistent ? "yes" : "no",
+        "--appendfsync",
         "no",
-        ...(this.password === undefined ? [] : ["--requirepass", this.password]),
+        ...(this.options.password === undefined ? [] : ["--requirepass", this.options.password]),
       ],
       { stdout: "ignore", stderr: "inherit" },
     );
