@@ -12,6 +12,7 @@ import { createClientIp } from "./http/client-ip";
 import { IDLE_TIMEOUT_SECONDS, MAX_REQUEST_BODY_BYTES } from "./http/limits";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
+import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
 import { startMetricsListener } from "./metrics/route";
@@ -86,6 +87,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     metricsPort: config.metricsPort,
     metricsOnPublicPorts: config.metricsToken !== undefined,
     logLevel: config.logLevel,
+    linkRefreshSeconds: config.linkRefreshSeconds,
+    linkLookupTimeoutMs: config.linkLookupTimeoutMs,
   };
 }
 
@@ -94,8 +97,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
   const metrics = new Metrics();
-  const links = new LinkCache(repository);
+  const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
   metrics.watchLinkCache(links);
+  const linkSync = new LinkSync({
+    links,
+    database,
+    refreshIntervalMs: config.linkRefreshSeconds * 1000,
+    logger,
+  });
   let clickstore: Clickstore;
   try {
     clickstore = await openClickstore(config, logger, metrics);
@@ -104,10 +113,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw error;
   }
   try {
-    const count = await links.load();
-    await clickstore.ready(READY_TIMEOUT_MS);
-    logger.info({ links: count, clickstore: clickstore.description }, "links loaded");
+    // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
+    // while the sync keeps retrying.
+    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
   } catch (error) {
+    await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
@@ -127,6 +137,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     }),
     clientIp: createClientIp(config.trustProxy),
     metrics,
+    readiness: linkSync,
   });
 
   // First, so that a taken METRICS_PORT stops the start before the public port opens.
@@ -147,7 +158,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const url = baseUrl(config.tls ? "https" : "http", server);
   const metricsUrl = metricsServer ? baseUrl("http", metricsServer) : undefined;
-  logger.info({ url, metricsUrl, config: describeConfig(config) }, "clicks is listening");
+  logger.info(
+    { url, metricsUrl, clickstore: clickstore.description, config: describeConfig(config) },
+    "clicks is listening",
+  );
 
   return {
     app,
@@ -166,6 +180,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         await server.stop(true);
       }
       await metricsStopped;
+      await linkSync.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };
