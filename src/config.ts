@@ -62,6 +62,8 @@ const envSchema = z.object({
   }),
   DATA_DIR: z.string().min(1).default("./.data"),
   REDIS_PUSH_TIMEOUT_MS: wholeNumber("milliseconds", 1, 60_000, 250),
+  LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
+  LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
   REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
   REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
   REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
@@ -117,6 +119,10 @@ export interface Config {
   spool: { dir: string; maxBytes: number };
   /** How long a SIGINT/SIGTERM shutdown may take before the process exits anyway. */
   shutdownGraceMs: number;
+  /** Every link is reloaded this often, in case a change notification was missed. */
+  linkRefreshSeconds: number;
+  /** The longest a click for a link not in memory waits for the database. */
+  linkLookupTimeoutMs: number;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
   notFoundUrl: string | undefined;
@@ -204,6 +210,8 @@ export function loadConfig(env: Environment = process.env): Config {
     },
     spool: { dir: values.SPOOL_DIR ?? join(values.DATA_DIR, "spool"), maxBytes: values.SPOOL_MAX_BYTES },
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+    linkRefreshSeconds: values.LINK_REFRESH_SECONDS,
+    linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
     notFoundUrl: values.NOT_FOUND_URL,

@@ -13,6 +13,7 @@ import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
+import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
 import { startMetricsListener } from "./metrics/route";
@@ -90,6 +91,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     metricsPort: config.metricsPort,
     metricsOnPublicPorts: config.metricsToken !== undefined,
     logLevel: config.logLevel,
+    linkRefreshSeconds: config.linkRefreshSeconds,
+    linkLookupTimeoutMs: config.linkLookupTimeoutMs,
   };
 }
 
@@ -100,8 +103,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
   const metrics = new Metrics();
-  const links = new LinkCache(repository);
+  const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
   metrics.watchLinkCache(links);
+  const linkSync = new LinkSync({
+    links,
+    database,
+    refreshIntervalMs: config.linkRefreshSeconds * 1000,
+    logger,
+  });
   let clickstore: Clickstore;
   try {
     clickstore = await openClickstore(config, logger, metrics);
@@ -110,10 +119,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw error;
   }
   try {
-    const count = await links.load();
-    await clickstore.ready(READY_TIMEOUT_MS);
-    logger.info({ links: count, clickstore: clickstore.description }, "links loaded");
+    // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
+    // while the sync keeps retrying.
+    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
   } catch (error) {
+    await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
@@ -133,6 +143,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     }),
     clientIp: createClientIp(config.trustProxy),
     metrics,
+    readiness: linkSync,
   });
 
   // First, so that a taken METRICS_PORT stops the start before the public ports open.
@@ -144,13 +155,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   try {
     listeners = startListeners(config, app, tlsMaterial, logger);
   } catch (error) {
-    await Promise.allSettled([metricsServer?.stop(true), clickstore.close(), database.close()]);
+    await Promise.allSettled([metricsServer?.stop(true), linkSync.stop()]);
+    await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;
   const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;
-  logger.info({ url, httpsUrl, metricsUrl, config: describeConfig(config) }, "clicks is listening");
+  logger.info(
+    { url, httpsUrl, metricsUrl, clickstore: clickstore.description, config: describeConfig(config) },
+    "clicks is listening",
+  );
 
   return {
     app,
@@ -171,6 +186,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         await listeners.stop(true);
       }
       await metricsStopped;
+      await linkSync.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -106,6 +106,30 @@ describe("the clickstore reliability settings", () => {
   });
 });
 
+describe("link change settings", () => {
+  test("a full reload every minute and a 200 ms bound on misses by default", () => {
+    const config = loadConfig({});
+    expect(config.linkRefreshSeconds).toBe(60);
+    expect(config.linkLookupTimeoutMs).toBe(200);
+  });
+
+  test("set from the environment", () => {
+    const config = loadConfig({ LINK_REFRESH_SECONDS: "15", LINK_LOOKUP_TIMEOUT_MS: "50" });
+    expect(config.linkRefreshSeconds).toBe(15);
+    expect(config.linkLookupTimeoutMs).toBe(50);
+  });
+
+  test("bad values are named", () => {
+    expect(problems({ LINK_REFRESH_SECONDS: "0", LINK_LOOKUP_TIMEOUT_MS: "soon" })).toEqual([
+      'LINK_REFRESH_SECONDS="0": must be at least 1',
+      'LINK_LOOKUP_TIMEOUT_MS="soon": must be a number of milliseconds',
+    ]);
+    expect(problems({ LINK_REFRESH_SECONDS: "1.5" })).toEqual([
+      'LINK_REFRESH_SECONDS="1.5": must be a whole number of seconds',
+    ]);
+  });
+});
+
 const TLS = { TLS_CERT_FILE: "/tls/cert.pem", TLS_KEY_FILE: "/tls/key.pem" };
 
 describe("listener configuration", () => {

@@ -21,7 +21,7 @@ function rawQueryOf(url: string): string {
 
 /** GET /click/:id/go: resolve the link, compose the event, store it, then redirect. */
 export function registerClickRoute(app: App, services: Services): void {
-  const { links, clickstore, composeClick, clientIp, logger, config, metrics } = services;
+  const { links, clickstore, composeClick, clientIp, logger, config, metrics, readiness } = services;
   // Read once: the level is fixed at start, and a click must not build a line nobody reads.
   const logEachClick = logger.isLevelEnabled("debug");
 
@@ -36,6 +36,13 @@ export function registerClickRoute(app: App, services: Services): void {
     const rawQuery = rawQueryOf(request.url);
     // Bun hands over the target percent-encoded, so its length in characters is its length in bytes.
     if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return c.body(null, 414);
+    // Before the links are loaded no link is known, not even one that exists: say so (a failed
+    // request, counted as an error) rather than answer "unknown link".
+    const notReady = readiness.notReadyBecause();
+    if (notReady !== undefined) {
+      metrics.countClick(UNEXAMINED_PLATFORM, "error");
+      return c.text(`Service Unavailable: ${notReady}`, 503, { "Retry-After": "1" });
+    }
     let platform = UNEXAMINED_PLATFORM;
     try {
       const rawId = c.req.param("id");
