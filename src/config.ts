@@ -5,11 +5,21 @@ import type { BreakerSettings } from "./clickstore/breaker";
 /**
  * How far the service believes proxy headers about the client address.
  * - `off`: only the socket's peer address counts (the default: anyone can send headers).
- * - `fly`: the `Fly-Client-IP` header that fly.io's http handler sets.
- * - `xff`: the last address in `X-Forwarded-For`, the one our own proxy appended.
+ * - `fly`: the `Fly-Client-IP` header that fly.io's http handler sets, on the plain HTTP listener
+ *   only (fly.io passes TLS through untouched, so nothing it could add reaches the HTTPS listener).
+ * - `xff`: the last address in `X-Forwarded-For`, the one our own proxy appended, on the HTTP
+ *   listener and on the HTTPS listener (a proxy of our own may re-encrypt), never behind the
+ *   PROXY front, where the PROXY header is the proxy's word.
  */
 export const TRUST_PROXY_VALUES = ["off", "fly", "xff"] as const;
 export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
+
+/**
+ * Whether connections to HTTPS_PORT start with a PROXY protocol header (fly.io's `proxy_proto`
+ * handler sends v2): then a small TCP front reads it and relays the rest to the TLS listener.
+ */
+export const PROXY_PROTOCOL_VALUES = ["off", "v1", "v2"] as const;
+export type ProxyProtocol = (typeof PROXY_PROTOCOL_VALUES)[number];
 
 const absoluteHttpUrl = z
   .string()
@@ -45,6 +55,7 @@ const wholeNumber = (what: string, min: number, max: number, fallback: number) =
 
 const envSchema = z.object({
   PORT: port(2343),
+  HTTPS_PORT: port(8443),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: optionalText.refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), {
     message: "must be a postgres:// URL",
@@ -65,6 +76,12 @@ const envSchema = z.object({
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
+  PROXY_PROTOCOL: z
+    .enum([...PROXY_PROTOCOL_VALUES, ""], {
+      message: `must be one of ${PROXY_PROTOCOL_VALUES.join(", ")}`,
+    })
+    .optional()
+    .transform((value): ProxyProtocol => (value ? value : "off")),
   TRUST_PROXY: z
     .enum([...TRUST_PROXY_VALUES, ""], {
       message: `must be one of ${TRUST_PROXY_VALUES.join(", ")}`,
@@ -85,7 +102,10 @@ const envSchema = z.object({
 const CLICKSTORE_VARIABLE = /^REDIS_URL_CLICKSTORE_(\d+)$/;
 
 export interface Config {
+  /** Plain HTTP; always on, also when TLS is configured (ad networks still send http:// clicks). */
   port: number;
+  /** HTTPS, served only when `tls` is set. */
+  httpsPort: number;
   host: string;
   /** Absent: the embedded PGlite database under `dataDir`. */
   databaseUrl: string | undefined;
@@ -108,6 +128,7 @@ export interface Config {
   notFoundUrl: string | undefined;
   errorPageUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
+  proxyProtocol: ProxyProtocol;
   trustProxy: TrustProxy;
   /** A separate listener serving only GET /metrics, on HOST; absent: none. */
   metricsPort: number | undefined;
@@ -152,17 +173,31 @@ export function loadConfig(env: Environment = process.env): Config {
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
+  const tlsSet = values.TLS_CERT_FILE !== undefined && values.TLS_KEY_FILE !== undefined;
   if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
-    throw new ConfigError(["TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"]);
+    problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
+  }
+  if (tlsSet && values.HTTPS_PORT === values.PORT) {
+    problems.push(`HTTPS_PORT=${JSON.stringify(String(values.HTTPS_PORT))}: must differ from PORT`);
+  }
+  if (values.PROXY_PROTOCOL !== "off" && !tlsSet) {
+    problems.push(
+      `PROXY_PROTOCOL=${JSON.stringify(values.PROXY_PROTOCOL)}: needs TLS_CERT_FILE and TLS_KEY_FILE (the PROXY front sits before the HTTPS listener)`,
+    );
   }
   if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
     throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
   }
   if (values.METRICS_PORT !== undefined && values.METRICS_PORT === values.PORT) {
-    throw new ConfigError([`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`]);
+    problems.push(`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`);
   }
+  if (tlsSet && values.METRICS_PORT !== undefined && values.METRICS_PORT === values.HTTPS_PORT) {
+    problems.push(`METRICS_PORT=${values.METRICS_PORT}: must differ from HTTPS_PORT`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: values.PORT,
+    httpsPort: values.HTTPS_PORT,
     host: values.HOST,
     databaseUrl: values.DATABASE_URL,
     dataDir: values.DATA_DIR,
@@ -185,6 +220,7 @@ export function loadConfig(env: Environment = process.env): Config {
       values.TLS_CERT_FILE && values.TLS_KEY_FILE
         ? { certFile: values.TLS_CERT_FILE, keyFile: values.TLS_KEY_FILE }
         : undefined,
+    proxyProtocol: values.PROXY_PROTOCOL,
     trustProxy: values.TRUST_PROXY,
     metricsPort: values.METRICS_PORT,
     metricsToken: values.METRICS_TOKEN,
