@@ -126,6 +126,7 @@ const app = createApp({
   composeClick: createClickComposer({ detectPlatform: createPlatformDetector(), notFoundUrl: undefined }),
   clientIp: createClientIp("off"),
   metrics: appMetrics,
+  readiness: { notReadyBecause: () => undefined },
 });
 const peers = { requestIP: () => ({ address: "203.0.113.7" }) };
 const userAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";

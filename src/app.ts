@@ -6,6 +6,7 @@ import type { Clickstore } from "./clickstore/clickstore";
 import type { Config } from "./config";
 import { registerCheckRoute } from "./http/check";
 import type { ClientIp, PeerLookup } from "./http/client-ip";
+import type { Readiness } from "./http/readiness";
 import { createErrorResponder } from "./http/responses";
 import { registerStaticRoutes } from "./http/static";
 import type { LinkCache } from "./links/cache";
@@ -24,6 +25,7 @@ export interface Services {
   composeClick: ComposeClick;
   clientIp: ClientIp;
   metrics: Metrics;
+  readiness: Readiness;
 }
 
 /** The listener is the request's environment: it knows the peer address. */

@@ -5,11 +5,21 @@ import type { BreakerSettings } from "./clickstore/breaker";
 /**
  * How far the service believes proxy headers about the client address.
  * - `off`: only the socket's peer address counts (the default: anyone can send headers).
- * - `fly`: the `Fly-Client-IP` header that fly.io's http handler sets.
- * - `xff`: the last address in `X-Forwarded-For`, the one our own proxy appended.
+ * - `fly`: the `Fly-Client-IP` header that fly.io's http handler sets, on the plain HTTP listener
+ *   only (fly.io passes TLS through untouched, so nothing it could add reaches the HTTPS listener).
+ * - `xff`: the last address in `X-Forwarded-For`, the one our own proxy appended, on the HTTP
+ *   listener and on the HTTPS listener (a proxy of our own may re-encrypt), never behind the
+ *   PROXY front, where the PROXY header is the proxy's word.
  */
 export const TRUST_PROXY_VALUES = ["off", "fly", "xff"] as const;
 export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
+
+/**
+ * Whether connections to HTTPS_PORT start with a PROXY protocol header (fly.io's `proxy_proto`
+ * handler sends v2): then a small TCP front reads it and relays the rest to the TLS listener.
+ */
+export const PROXY_PROTOCOL_VALUES = ["off", "v1", "v2"] as const;
+export type ProxyProtocol = (typeof PROXY_PROTOCOL_VALUES)[number];
 
 const absoluteHttpUrl = z
   .string()
@@ -45,12 +55,15 @@ const wholeNumber = (what: string, min: number, max: number, fallback: number) =
 
 const envSchema = z.object({
   PORT: port(2343),
+  HTTPS_PORT: port(8443),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: optionalText.refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), {
     message: "must be a postgres:// URL",
   }),
   DATA_DIR: z.string().min(1).default("./.data"),
   REDIS_PUSH_TIMEOUT_MS: wholeNumber("milliseconds", 1, 60_000, 250),
+  LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
+  LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
   REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
   REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
   REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
@@ -63,6 +76,12 @@ const envSchema = z.object({
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
+  PROXY_PROTOCOL: z
+    .enum([...PROXY_PROTOCOL_VALUES, ""], {
+      message: `must be one of ${PROXY_PROTOCOL_VALUES.join(", ")}`,
+    })
+    .optional()
+    .transform((value): ProxyProtocol => (value ? value : "off")),
   TRUST_PROXY: z
     .enum([...TRUST_PROXY_VALUES, ""], {
       message: `must be one of ${TRUST_PROXY_VALUES.join(", ")}`,
@@ -89,7 +108,10 @@ const envSchema = z.object({
 const CLICKSTORE_VARIABLE = /^REDIS_URL_CLICKSTORE_(\d+)$/;
 
 export interface Config {
+  /** Plain HTTP; always on, also when TLS is configured (ad networks still send http:// clicks). */
   port: number;
+  /** HTTPS, served only when `tls` is set. */
+  httpsPort: number;
   host: string;
   /** Absent: the embedded PGlite database under `dataDir`. */
   databaseUrl: string | undefined;
@@ -103,11 +125,16 @@ export interface Config {
   spool: { dir: string; maxBytes: number };
   /** How long a SIGINT/SIGTERM shutdown may take before the process exits anyway. */
   shutdownGraceMs: number;
+  /** Every link is reloaded this often, in case a change notification was missed. */
+  linkRefreshSeconds: number;
+  /** The longest a click for a link not in memory waits for the database. */
+  linkLookupTimeoutMs: number;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
   notFoundUrl: string | undefined;
   errorPageUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
+  proxyProtocol: ProxyProtocol;
   trustProxy: TrustProxy;
   /** A separate listener serving only GET /metrics, on HOST; absent: none. */
   metricsPort: number | undefined;
@@ -154,35 +181,44 @@ export function loadConfig(env: Environment = process.env): Config {
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
+  const tlsSet = values.TLS_CERT_FILE !== undefined && values.TLS_KEY_FILE !== undefined;
   if ((values.TLS_CERT_FILE === undefined) !== (values.TLS_KEY_FILE === undefined)) {
-    throw new ConfigError(["TLS_CERT_FILE and TLS_KEY_FILE: set both or neither"]);
+    problems.push("TLS_CERT_FILE and TLS_KEY_FILE: set both or neither");
+  }
+  if (tlsSet && values.HTTPS_PORT === values.PORT) {
+    problems.push(`HTTPS_PORT=${JSON.stringify(String(values.HTTPS_PORT))}: must differ from PORT`);
+  }
+  if (values.PROXY_PROTOCOL !== "off" && !tlsSet) {
+    problems.push(
+      `PROXY_PROTOCOL=${JSON.stringify(values.PROXY_PROTOCOL)}: needs TLS_CERT_FILE and TLS_KEY_FILE (the PROXY front sits before the HTTPS listener)`,
+    );
   }
   if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
     throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
   }
   if (values.WORKERS > 1 && values.DATABASE_URL === undefined) {
-    throw new ConfigError([
+    problems.push(
       `WORKERS=${values.WORKERS}: more than one worker needs DATABASE_URL (the embedded PGlite database belongs to one process)`,
-    ]);
+    );
   }
   if (values.METRICS_PORT !== undefined) {
     // With WORKERS=N, worker i serves its own metrics on METRICS_PORT + i - 1.
-    const last = values.METRICS_PORT + values.WORKERS - 1;
-    if (values.PORT >= values.METRICS_PORT && values.PORT <= last) {
-      throw new ConfigError([
-        values.WORKERS === 1
-          ? `METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`
-          : `METRICS_PORT=${values.METRICS_PORT}: with WORKERS=${values.WORKERS} the metrics ports ${values.METRICS_PORT}-${last} must not include PORT`,
-      ]);
+    const first = values.METRICS_PORT;
+    const last = first + values.WORKERS - 1;
+    const ports =
+      values.WORKERS === 1
+        ? `METRICS_PORT=${first}`
+        : `METRICS_PORT=${first} (with WORKERS=${values.WORKERS}: ${first}-${last})`;
+    if (values.PORT >= first && values.PORT <= last) problems.push(`${ports}: must differ from PORT`);
+    if (tlsSet && values.HTTPS_PORT >= first && values.HTTPS_PORT <= last) {
+      problems.push(`${ports}: must differ from HTTPS_PORT`);
     }
-    if (last > 65535) {
-      throw new ConfigError([
-        `METRICS_PORT=${values.METRICS_PORT}: with WORKERS=${values.WORKERS} the metrics ports go past 65535`,
-      ]);
-    }
+    if (last > 65535) problems.push(`${ports}: goes past 65535`);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: values.PORT,
+    httpsPort: values.HTTPS_PORT,
     host: values.HOST,
     databaseUrl: values.DATABASE_URL,
     dataDir: values.DATA_DIR,
@@ -195,6 +231,8 @@ export function loadConfig(env: Environment = process.env): Config {
     },
     spool: { dir: values.SPOOL_DIR ?? join(values.DATA_DIR, "spool"), maxBytes: values.SPOOL_MAX_BYTES },
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+    linkRefreshSeconds: values.LINK_REFRESH_SECONDS,
+    linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
     notFoundUrl: values.NOT_FOUND_URL,
@@ -203,6 +241,7 @@ export function loadConfig(env: Environment = process.env): Config {
       values.TLS_CERT_FILE && values.TLS_KEY_FILE
         ? { certFile: values.TLS_CERT_FILE, keyFile: values.TLS_KEY_FILE }
         : undefined,
+    proxyProtocol: values.PROXY_PROTOCOL,
     trustProxy: values.TRUST_PROXY,
     metricsPort: values.METRICS_PORT,
     metricsToken: values.METRICS_TOKEN,

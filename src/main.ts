@@ -41,4 +41,8 @@ async function shutdown(signal: string): Promise<void> {
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
+// A renewed certificate, without a restart (the files are also watched).
+process.on("SIGHUP", () => {
+  logger.info({ signal: "SIGHUP", tls: service.reloadTls() }, "TLS reload");
+});
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -3,25 +3,32 @@ import type { Server } from "bun";
 import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
-import { clickRoutes } from "./click/route";
+import { createDirectClickHandler } from "./click/route";
 import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
-import { IDLE_TIMEOUT_SECONDS, MAX_REQUEST_BODY_BYTES } from "./http/limits";
+import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
+import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
+import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
 import { startMetricsListener } from "./metrics/route";
 
 export interface RunningService {
   app: App;
+  /** The plain HTTP listener. */
   server: Server<undefined>;
-  /** The base URL it listens on, e.g. http://127.0.0.1:2343. */
+  /** The base URL of the HTTP listener, e.g. http://127.0.0.1:2343. */
   url: string;
+  /** The base URL of the HTTPS listener (e.g. https://127.0.0.1:8443) when TLS is configured. */
+  httpsUrl: string | undefined;
+  /** Serves renewed certificate files to new connections (SIGHUP); see Listeners.reloadTls. */
+  reloadTls(): TlsReload;
   metrics: Metrics;
   /** The METRICS_PORT listener's base URL, when there is one. */
   metricsUrl: string | undefined;
@@ -60,10 +67,6 @@ async function openClickstore(
   });
 }
 
-function baseUrl(scheme: string, server: Server<undefined>): string {
-  return `${scheme}://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
-}
-
 /** Resolves true when `promise` settled within `ms`, false otherwise. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,6 +84,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     port: config.port,
+    httpsPort: config.tls ? config.httpsPort : undefined,
     host: config.host,
     database: config.databaseUrl ? "postgres" : `pglite (${config.dataDir})`,
     clickstores: config.clickstores.map(nodeLabel),
@@ -93,21 +97,32 @@ export function describeConfig(config: Config): Record<string, unknown> {
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
+    proxyProtocol: config.proxyProtocol,
     trustProxy: config.trustProxy,
     metricsPort: config.metricsPort,
     metricsOnPublicPorts: config.metricsToken !== undefined,
     logLevel: config.logLevel,
+    linkRefreshSeconds: config.linkRefreshSeconds,
+    linkLookupTimeoutMs: config.linkLookupTimeoutMs,
     workers: config.workers,
   };
 }
 
 /** Builds every service once, loads the links, and starts listening (as worker `worker` of WORKERS). */
 export async function startService(config: Config, logger: Logger, worker = 1): Promise<RunningService> {
+  // A certificate that cannot be served stops the start before anything is opened.
+  const tlsMaterial = config.tls ? readTlsFiles(config.tls) : undefined;
   const database: Database = await openDatabase(config);
   const repository = createLinkRepository(database.db);
   const metrics = new Metrics();
-  const links = new LinkCache(repository);
+  const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
   metrics.watchLinkCache(links);
+  const linkSync = new LinkSync({
+    links,
+    database,
+    refreshIntervalMs: config.linkRefreshSeconds * 1000,
+    logger,
+  });
   let clickstore: Clickstore;
   try {
     clickstore = await openClickstore(config, logger, metrics, worker);
@@ -116,10 +131,11 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     throw error;
   }
   try {
-    const count = await links.load();
-    await clickstore.ready(READY_TIMEOUT_MS);
-    logger.info({ links: count, clickstore: clickstore.description }, "links loaded");
+    // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
+    // while the sync keeps retrying.
+    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
   } catch (error) {
+    await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
@@ -139,51 +155,57 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     }),
     clientIp: createClientIp(config.trustProxy),
     metrics,
+    readiness: linkSync,
   };
   const app = createApp(services);
 
-  // First, so that a taken METRICS_PORT stops the start before the public port opens.
+  // First, so that a taken METRICS_PORT stops the start before the public ports open.
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
       : // Each worker counts its own clicks, so each serves them on a port of its own.
         startMetricsListener({ host: config.host, port: config.metricsPort + worker - 1, metrics });
-  const server = Bun.serve({
-    port: config.port,
-    hostname: config.host,
-    // Slow and silent clients are cut off; no client can make Bun take in a large body.
-    idleTimeout: IDLE_TIMEOUT_SECONDS,
-    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-    // WORKERS=N: every worker binds the same port and the kernel spreads the connections.
-    reusePort: config.workers > 1,
-    // The click answered by Bun's router directly; everything else through the Hono app.
-    routes: clickRoutes(services),
-    fetch: (request, bunServer) => app.fetch(request, bunServer),
-    ...(config.tls
-      ? { tls: { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } }
-      : {}),
-  });
-  const url = baseUrl(config.tls ? "https" : "http", server);
-  const metricsUrl = metricsServer ? baseUrl("http", metricsServer) : undefined;
-  logger.info({ url, metricsUrl, config: describeConfig(config) }, "clicks is listening");
+  let listeners: Listeners;
+  try {
+    listeners = startListeners(
+      config,
+      { app, click: createDirectClickHandler(services) },
+      tlsMaterial,
+      logger,
+    );
+  } catch (error) {
+    await Promise.allSettled([metricsServer?.stop(true), linkSync.stop()]);
+    await Promise.allSettled([clickstore.close(), database.close()]);
+    throw error;
+  }
+  const url = listeners.httpUrl;
+  const httpsUrl = listeners.httpsUrl;
+  const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;
+  logger.info(
+    { url, httpsUrl, metricsUrl, clickstore: clickstore.description, config: describeConfig(config) },
+    "clicks is listening",
+  );
 
   return {
     app,
-    server,
+    server: listeners.http,
     url,
+    httpsUrl,
+    reloadTls: listeners.reloadTls,
     metrics,
     metricsUrl,
     async stop() {
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
       const metricsStopped = metricsServer?.stop();
-      if (!(await settlesWithin(server.stop(), requestsMs))) {
+      if (!(await settlesWithin(listeners.stop(), requestsMs))) {
         logger.warn(
-          { requests: server.pendingRequests },
+          { requests: listeners.pendingRequests() },
           "requests still running at the shutdown grace limit: cutting them",
         );
-        await server.stop(true);
+        await listeners.stop(true);
       }
       await metricsStopped;
+      await linkSync.stop();
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -106,6 +106,66 @@ describe("the clickstore reliability settings", () => {
   });
 });
 
+describe("link change settings", () => {
+  test("a full reload every minute and a 200 ms bound on misses by default", () => {
+    const config = loadConfig({});
+    expect(config.linkRefreshSeconds).toBe(60);
+    expect(config.linkLookupTimeoutMs).toBe(200);
+  });
+
+  test("set from the environment", () => {
+    const config = loadConfig({ LINK_REFRESH_SECONDS: "15", LINK_LOOKUP_TIMEOUT_MS: "50" });
+    expect(config.linkRefreshSeconds).toBe(15);
+    expect(config.linkLookupTimeoutMs).toBe(50);
+  });
+
+  test("bad values are named", () => {
+    expect(problems({ LINK_REFRESH_SECONDS: "0", LINK_LOOKUP_TIMEOUT_MS: "soon" })).toEqual([
+      'LINK_REFRESH_SECONDS="0": must be at least 1',
+      'LINK_LOOKUP_TIMEOUT_MS="soon": must be a number of milliseconds',
+    ]);
+    expect(problems({ LINK_REFRESH_SECONDS: "1.5" })).toEqual([
+      'LINK_REFRESH_SECONDS="1.5": must be a whole number of seconds',
+    ]);
+  });
+});
+
+const TLS = { TLS_CERT_FILE: "/tls/cert.pem", TLS_KEY_FILE: "/tls/key.pem" };
+
+describe("listener configuration", () => {
+  test("defaults: HTTP on 2343, HTTPS on 8443 once TLS is set, no PROXY front", () => {
+    const config = loadConfig({ ...TLS });
+    expect([config.port, config.httpsPort, config.proxyProtocol]).toEqual([2343, 8443, "off"]);
+    expect(config.tls).toEqual({ certFile: "/tls/cert.pem", keyFile: "/tls/key.pem" });
+  });
+
+  test("PROXY_PROTOCOL takes v1 and v2 with TLS", () => {
+    expect(loadConfig({ ...TLS, PROXY_PROTOCOL: "v1" }).proxyProtocol).toBe("v1");
+    expect(loadConfig({ ...TLS, PROXY_PROTOCOL: "v2" }).proxyProtocol).toBe("v2");
+    expect(loadConfig({ ...TLS, PROXY_PROTOCOL: "" }).proxyProtocol).toBe("off");
+  });
+
+  test("bad values are named", () => {
+    expect(problems({ ...TLS, PROXY_PROTOCOL: "v3" })).toEqual([
+      'PROXY_PROTOCOL="v3": must be one of off, v1, v2',
+    ]);
+    expect(problems({ ...TLS, HTTPS_PORT: "70000" })).toEqual([
+      'HTTPS_PORT="70000": must be between 1 and 65535',
+    ]);
+    expect(problems({ ...TLS, PORT: "8443" })).toEqual(['HTTPS_PORT="8443": must differ from PORT']);
+  });
+
+  test("the PROXY front needs TLS, since it sits before the HTTPS listener", () => {
+    expect(problems({ PROXY_PROTOCOL: "v2" })).toEqual([
+      'PROXY_PROTOCOL="v2": needs TLS_CERT_FILE and TLS_KEY_FILE (the PROXY front sits before the HTTPS listener)',
+    ]);
+  });
+
+  test("without TLS, PORT may be anything, HTTPS_PORT included", () => {
+    expect(loadConfig({ PORT: "8443" }).port).toBe(8443);
+  });
+});
+
 describe("WORKERS", () => {
   const postgres = { DATABASE_URL: "postgres://clicks@127.0.0.1:5432/clicks" };
 
@@ -126,8 +186,10 @@ describe("WORKERS", () => {
       9090,
     );
     expect(problems({ ...postgres, WORKERS: "2", PORT: "9091", METRICS_PORT: "9090" }).join()).toContain(
-      "9090-9091 must not include PORT",
+      "9090-9091): must differ from PORT",
     );
-    expect(problems({ ...postgres, WORKERS: "3", METRICS_PORT: "65534" }).join()).toContain("past 65535");
+    expect(problems({ ...postgres, WORKERS: "3", METRICS_PORT: "65534" }).join()).toContain(
+      "goes past 65535",
+    );
   });
 });

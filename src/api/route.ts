@@ -86,19 +86,28 @@ export function registerApiRoutes(app: App, services: Services): void {
         return answer(action, "invalid", badRequest(c, "campaign_link", "is required"));
       }
 
+      let id: number;
       if (action === "create") {
         const parsed = parseLinkJson(payload);
         if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
-        const link = await repository.upsert(parsed.link);
-        links.put(link);
-        logger.info({ linkId: link.id, action }, "campaign link saved");
+        id = (await repository.upsert(parsed.link)).id;
+        logger.info({ linkId: id, action }, "campaign link saved");
       } else {
         const parsed = parseLinkId(payload);
         if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
-        const existed = await repository.remove(parsed.id);
-        links.drop(parsed.id);
-        logger.info({ linkId: parsed.id, action, existed }, "campaign link deleted");
+        id = parsed.id;
+        const existed = await repository.remove(id);
+        logger.info({ linkId: id, action, existed }, "campaign link deleted");
       }
+      // Every instance, this one included, hears of the change from the database; reading it back
+      // here as well means this instance serves it before answering. It is read rather than stored
+      // from the write, so a concurrent write to the same link cannot leave the older one in memory.
+      await links.refresh(id).catch((error: unknown) => {
+        logger.warn(
+          { err: error, linkId: id },
+          "campaign link changed but not reloaded here yet: the change feed or the next reload will bring it",
+        );
+      });
       return answer(action, "ok", c.json({ status: "ok" }));
     } catch (error) {
       // Answered and logged (with a request id) by app.onError.

@@ -1,9 +1,8 @@
-import type { BunRequest, Server } from "bun";
 import type { App, Services } from "../app";
 import type { PeerLookup } from "../http/client-ip";
 import { MAX_CLICK_QUERY_BYTES } from "../http/limits";
 import { requestIdOf } from "../http/request-id";
-import { createErrorResponder, emptyResponse, temporaryRedirect } from "../http/responses";
+import { createErrorResponder, emptyResponse, temporaryRedirect, unavailable } from "../http/responses";
 import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
 
 const MAX_LINK_ID = 2147483647;
@@ -28,7 +27,7 @@ export type ClickHandler = (request: Request, peers: PeerLookup, rawId: string) 
 
 /** GET /click/:id/go: resolve the link, compose the event, store it, then redirect. */
 export function createClickHandler(services: Services): ClickHandler {
-  const { links, clickstore, composeClick, clientIp, logger, config, metrics } = services;
+  const { links, clickstore, composeClick, clientIp, logger, config, metrics, readiness } = services;
   // Read once: the level is fixed at start, and a click must not build a line nobody reads.
   const logEachClick = logger.isLevelEnabled("debug");
 
@@ -42,6 +41,13 @@ export function createClickHandler(services: Services): ClickHandler {
     const rawQuery = rawQueryOf(request.url);
     // Bun hands over the target percent-encoded, so its length in characters is its length in bytes.
     if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return emptyResponse(414);
+    // Before the links are loaded no link is known, not even one that exists: say so (a failed
+    // request, counted as an error) rather than answer "unknown link".
+    const notReady = readiness.notReadyBecause();
+    if (notReady !== undefined) {
+      metrics.countClick(UNEXAMINED_PLATFORM, "error");
+      return unavailable(notReady);
+    }
     let platform = UNEXAMINED_PLATFORM;
     try {
       const id = linkIdFrom(rawId);
@@ -92,26 +98,19 @@ export function registerClickRoute(app: App, services: Services): void {
   app.get(CLICK_ROUTE, (c) => handle(c.req.raw, c.env, c.req.param("id")));
 }
 
-type ClickRouteHandler = (
-  request: BunRequest<typeof CLICK_ROUTE>,
-  server: Server<undefined>,
-) => Promise<Response>;
-
 /**
- * The click route for Bun.serve's own router: the hot path skips Hono's routing and context
- * (measured in docs/README-issue-5.md). Same handler, same answers, same error answer as through the app.
+ * The click for Bun.serve's own router (see http/listeners.ts): the hot path skips Hono's routing
+ * and context (measured in docs/README-issue-5.md). Same handler, and a failure is answered as
+ * the app's onError answers it.
  */
-export function clickRoutes(
-  services: Services,
-): Record<typeof CLICK_ROUTE, { GET: ClickRouteHandler; HEAD: ClickRouteHandler }> {
+export function createDirectClickHandler(services: Services): ClickHandler {
   const handle = createClickHandler(services);
   const respondToError = createErrorResponder(services);
-  const route: ClickRouteHandler = async (request, server) => {
+  return async (request, peers, rawId) => {
     try {
-      return await handle(request, server, request.params.id);
+      return await handle(request, peers, rawId);
     } catch (error) {
       return respondToError(error, request);
     }
   };
-  return { [CLICK_ROUTE]: { GET: route, HEAD: route } };
 }

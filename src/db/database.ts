@@ -8,16 +8,33 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { lockWithPidFile } from "../pid-lock";
+import { retryDelayMs } from "./retry";
 import * as schema from "./schema";
 
 /** The drizzle handle, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** What a LISTEN on one channel reports. */
+export interface ChannelListener {
+  /** The payload of a `pg_notify` on the channel, after its transaction committed. */
+  onNotify(payload: string): void;
+  /** Listening, the first time or again: anything notified before this may have been missed. */
+  onListen(): void;
+  /** Not listening: the connection dropped (no error) or an attempt failed. It retries by itself. */
+  onDown(error?: unknown): void;
+}
+
+export interface Listening {
+  close(): Promise<void>;
+}
 
 export interface Database {
   db: Db;
   kind: "postgres" | "pglite";
   /** Applies the migrations in drizzle/; run once per deploy, never per machine start on Postgres. */
   migrate(): Promise<void>;
+  /** LISTENs on `channel` until closed, reconnecting after a lost connection. */
+  listen(channel: string, listener: ChannelListener): Listening;
   close(): Promise<void>;
 }
 
@@ -28,19 +45,108 @@ export function pgliteFolder(dataDir: string): string {
   return join(dataDir, "pglite");
 }
 
+const CONNECT_TIMEOUT_SECONDS = 5;
+
+type PostgresOptions = postgres.Options<Record<string, postgres.PostgresType>>;
+
+/**
+ * LISTEN on a connection of its own. postgres.js's `sql.listen` reconnects by itself but never says
+ * when its connection dropped, and the link cache must know when it stops hearing about changes. So
+ * this uses the two hooks `sql.listen` is built on: `onnotify` (every notification on the connection)
+ * and `onclose`; re-subscribing after a drop is this function's job.
+ */
+function listenPostgres(url: string, channel: string, listener: ChannelListener): Listening {
+  let state: "subscribing" | "listening" | "closed" = "subscribing";
+  let failures = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const options: PostgresOptions & { onnotify(name: string, payload: string): void } = {
+    max: 1,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    // The connection stays open for as long as the service runs: recycling it would drop the LISTEN.
+    max_lifetime: null,
+    // As for the pool below: the array-type read on connect can crash the process when the connection drops.
+    fetch_types: false,
+    // Retries are paced below, so a LISTEN that fails on a live connection is paced as well.
+    backoff: false,
+    connection: { application_name: "clicks link changes" },
+    onnotice: () => {},
+    onnotify(name, payload) {
+      if (name === channel && state !== "closed") listener.onNotify(payload);
+    },
+    onclose() {
+      if (state !== "listening") return;
+      state = "subscribing";
+      listener.onDown();
+      subscribe();
+    },
+  };
+  const client = postgres(url, options);
+  const quoted = `"${channel.replaceAll('"', '""')}"`;
+
+  function subscribe(): void {
+    retry = undefined;
+    client.unsafe(`listen ${quoted}`).then(
+      () => {
+        if (state === "closed") return;
+        state = "listening";
+        failures = 0;
+        listener.onListen();
+      },
+      (error: unknown) => {
+        if (state === "closed") return;
+        listener.onDown(error);
+        retry = setTimeout(subscribe, retryDelayMs(failures++));
+      },
+    );
+  }
+  subscribe();
+
+  return {
+    async close() {
+      if (state === "closed") return;
+      state = "closed";
+      clearTimeout(retry);
+      await client.end({ timeout: 1 });
+    },
+  };
+}
+
 export function openPostgres(url: string): Database {
   const client = postgres(url, {
     max: 10,
-    connect_timeout: 5,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
     idle_timeout: 60,
+    // postgres.js counts failed connects from 1 and wants seconds. Its own curve waits up to 20 s,
+    // which would hold the first queries after Postgres comes back for that long.
+    backoff: (failedConnects) => retryDelayMs(failedConnects - 1) / 1000,
+    // postgres.js 3.4.9 reads the array types on each new connection without awaiting it: a connection
+    // lost meanwhile (Postgres restarting) rejects that read unhandled and kills the process
+    // (porsager/postgres#1192, #1223). No column here is an array, and drizzle never uses reserve(),
+    // which this setting would stall (#1219).
+    fetch_types: false,
     onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema });
+  const listeners = new Set<Listening>();
   return {
     db,
     kind: "postgres",
     migrate: () => migratePostgres(db, { migrationsFolder: MIGRATIONS_FOLDER }),
-    close: () => client.end({ timeout: 5 }),
+    listen(channel, listener) {
+      const listening = listenPostgres(url, channel, listener);
+      listeners.add(listening);
+      return {
+        close() {
+          listeners.delete(listening);
+          return listening.close();
+        },
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((listening) => listening.close()));
+      listeners.clear();
+      await client.end({ timeout: 5 });
+    },
   };
 }
 
@@ -68,6 +174,27 @@ export async function openPglite(dataDir: string): Promise<Database> {
     db,
     kind: "pglite",
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    listen(channel, listener) {
+      // In process: the connection cannot drop, so onListen comes once and onDown only if LISTEN fails.
+      const unlisten = client
+        .listen(channel, (payload) => listener.onNotify(payload))
+        .then(
+          (stop) => {
+            listener.onListen();
+            return stop;
+          },
+          (error: unknown) => {
+            listener.onDown(error);
+            return undefined;
+          },
+        );
+      return {
+        async close() {
+          const stop = await unlisten;
+          if (stop && !client.closed) await stop();
+        },
+      };
+    },
     async close() {
       await client.close();
       unlock();

@@ -17,6 +17,14 @@ export function emptyResponse(status: number): Response {
   return new Response(null, { status });
 }
 
+/** 503 with the reason, as Hono's `c.text(…, 503, { "Retry-After": "1" })` writes it. */
+export function unavailable(reason: string): Response {
+  return new Response(`Service Unavailable: ${reason}`, {
+    status: 503,
+    headers: { "content-type": "text/plain; charset=UTF-8", "retry-after": "1" },
+  });
+}
+
 export type ErrorResponder = (error: unknown, request: Request) => Response;
 
 /** The request's path as Hono's `c.req.path` gives it, for the log. */

@@ -2,6 +2,17 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/database";
 import { type CampaignLink, campaignLinks, type NewCampaignLink } from "../db/schema";
 
+/** Every create, update and delete of a link is announced here with its id, in the transaction that makes it. */
+export const LINK_CHANGES_CHANNEL = "campaign_link_changes";
+
+/**
+ * Committed with the change or not at all, so no instance hears of a change that was rolled back,
+ * and none can miss one while it stays connected.
+ */
+async function announceChange(tx: Pick<Db, "execute">, id: number): Promise<void> {
+  await tx.execute(sql`select pg_notify(${LINK_CHANGES_CHANNEL}, ${String(id)})`);
+}
+
 /** Every read and write of campaign links; nothing else touches the table. */
 export interface LinkRepository {
   all(): Promise<CampaignLink[]>;
@@ -21,26 +32,33 @@ export function createLinkRepository(db: Db): LinkRepository {
       return rows[0];
     },
 
-    async upsert(link) {
+    upsert(link) {
       const { id: _id, createdAt: _createdAt, ...fields } = link;
-      const [row] = await db
-        .insert(campaignLinks)
-        .values(link)
-        .onConflictDoUpdate({
-          target: campaignLinks.id,
-          set: { ...fields, updatedAt: sql`now()` },
-        })
-        .returning();
-      if (!row) throw new Error(`upsert of campaign link ${link.id} returned no row`);
-      return row;
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(campaignLinks)
+          .values(link)
+          .onConflictDoUpdate({
+            target: campaignLinks.id,
+            set: { ...fields, updatedAt: sql`now()` },
+          })
+          .returning();
+        if (!row) throw new Error(`upsert of campaign link ${link.id} returned no row`);
+        await announceChange(tx, row.id);
+        return row;
+      });
     },
 
-    async remove(id) {
-      const rows = await db
-        .delete(campaignLinks)
-        .where(eq(campaignLinks.id, id))
-        .returning({ id: campaignLinks.id });
-      return rows.length > 0;
+    remove(id) {
+      return db.transaction(async (tx) => {
+        const rows = await tx
+          .delete(campaignLinks)
+          .where(eq(campaignLinks.id, id))
+          .returning({ id: campaignLinks.id });
+        // Announced even when nothing was there: an instance that still holds the id drops it.
+        await announceChange(tx, id);
+        return rows.length > 0;
+      });
     },
   };
 }

@@ -46,6 +46,11 @@ export interface LinkCacheStats {
   misses: number;
   /** Remembered as not existing, answered without the database. */
   knownMissing: number;
+  /**
+   * Not in memory and answered as unknown without asking the database: the cache holds every link
+   * (changes reach it), or too many reads were already in flight.
+   */
+  unasked: number;
 }
 
 /** The durable spool's size, read at scrape time. */
@@ -187,7 +192,7 @@ export class Metrics {
     });
     new Counter<"result">({
       name: "clicks_link_cache_lookups_total",
-      help: "Link lookups by result: hit (in memory), miss (asked the database), known_missing (remembered as absent).",
+      help: "Link lookups by result: hit (in memory), miss (asked the database), known_missing (remembered as absent), unasked (unknown without asking: every link is in memory, or too many reads in flight).",
       labelNames: ["result"],
       registers: [this.registry],
       collect() {
@@ -195,6 +200,7 @@ export class Metrics {
         this.inc({ result: "hit" }, cache.stats.hits);
         this.inc({ result: "miss" }, cache.stats.misses);
         this.inc({ result: "known_missing" }, cache.stats.knownMissing);
+        this.inc({ result: "unasked" }, cache.stats.unasked);
       },
     });
   }

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createApp, type Services } from "../../src/app";
-import { createClickComposer } from "../../src/click/click";
-import { createPlatformDetector } from "../../src/click/platform";
-import { CLICK_ROUTE, clickRoutes } from "../../src/click/route";
+import { createDirectClickHandler } from "../../src/click/route";
 import type { Clickstore } from "../../src/clickstore/clickstore";
 import { loadConfig } from "../../src/config";
-import { createClientIp, type PeerLookup } from "../../src/http/client-ip";
+import { createClientIp, listenerPeers, type PeerLookup } from "../../src/http/client-ip";
 import { LinkCache } from "../../src/links/cache";
 import type { LinkRepository } from "../../src/links/repository";
 import { createLogger } from "../../src/logger";
 import { Metrics } from "../../src/metrics/metrics";
 import type { RunningService } from "../../src/server";
 import { createLink } from "../support/api";
+import { linkRow } from "../support/links";
 import { sharedPostgres } from "../support/postgres";
 import { RedisServer } from "../support/redis";
 import { click, migrate, startTestService } from "../support/service";
@@ -85,7 +84,10 @@ describe("the click through Bun's router and through the Hono app", () => {
       const headers = { "user-agent": AGENT };
       const direct = await answer(() => click(service.url, path, { ...init, headers }));
       const throughApp = await answer(() =>
-        service.app.fetch(new Request(`${service.url}${path}`, { ...init, headers }), service.server),
+        service.app.fetch(
+          new Request(`${service.url}${path}`, { ...init, headers }),
+          listenerPeers(service.server, "http"),
+        ),
       );
       expect(direct).toEqual(throughApp);
     });
@@ -102,12 +104,10 @@ describe("the click through Bun's router and through the Hono app", () => {
 });
 
 describe("a click that fails", () => {
-  // A database that fails every lookup: the link is not cached, so the click fails.
-  const failing: LinkRepository = {
-    all: async () => [],
-    byId: async () => {
-      throw new Error("database gone");
-    },
+  // The link is known; composing its click fails (a bug, say): the click must fail safely.
+  const repository: LinkRepository = {
+    all: async () => [linkRow({ id: 1, targetUrl: { default: "https://example.com/" } })],
+    byId: async () => linkRow({ id: 1, targetUrl: { default: "https://example.com/" } }),
     upsert: async () => {
       throw new Error("not used");
     },
@@ -131,30 +131,30 @@ describe("a click that fails", () => {
     close: async () => {},
     description: "memory",
   };
-  const peers: PeerLookup = { requestIP: () => ({ address: "203.0.113.9" }) };
+  const peers: PeerLookup = { listener: "http", requestIP: () => ({ address: "203.0.113.9" }) };
 
   function services(errorPageUrl: string | undefined): Services {
     const config = loadConfig({
       LOG_LEVEL: "silent",
       ...(errorPageUrl ? { ERROR_PAGE_URL: errorPageUrl } : {}),
     });
-    const links = new LinkCache(failing);
     return {
       config,
       logger: createLogger("silent"),
-      links,
-      repository: failing,
+      links: new LinkCache(repository),
+      repository,
       clickstore,
-      composeClick: createClickComposer({ detectPlatform: createPlatformDetector(), notFoundUrl: undefined }),
+      composeClick: () => {
+        throw new Error("composition broke");
+      },
       clientIp: createClientIp("off"),
       metrics: new Metrics(),
+      readiness: { notReadyBecause: () => undefined },
     };
   }
 
-  async function throughRouter(all: Services, path: string): Promise<Response> {
-    const route = clickRoutes(all)[CLICK_ROUTE].GET;
-    const request = Object.assign(new Request(`http://clicks.test${path}`), { params: { id: "1" } });
-    return route(request as Parameters<typeof route>[0], peers as Parameters<typeof route>[1]);
+  function throughRouter(all: Services, path: string): Promise<Response> {
+    return createDirectClickHandler(all)(new Request(`http://clicks.test${path}`), peers, "1");
   }
 
   test("people go to the error page, on both paths, and nothing is stored", async () => {
@@ -165,6 +165,7 @@ describe("a click that fails", () => {
     ]) {
       expect(response.status).toBe(307);
       expect(response.headers.get("location")).toBe(ERROR_PAGE);
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     }
     expect(stored).toEqual([]);
   });
@@ -180,7 +181,7 @@ describe("a click that fails", () => {
       const body = (await response.json()) as Record<string, string>;
       expect(body.status).toBe("error");
       expect(body.errorId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(JSON.stringify(body)).not.toContain("database gone");
+      expect(JSON.stringify(body)).not.toContain("composition broke");
     }
   });
 });

@@ -127,11 +127,14 @@ describe("/metrics after a known sequence of API calls and clicks", () => {
   test("link cache size, hits and misses", async () => {
     const result = await scrape();
     expect(result.value("clicks_link_cache_links")).toBe(2);
-    expect(result.nonZero("clicks_link_cache_lookups_total")).toEqual({
-      '{result="hit"}': 7,
-      '{result="miss"}': 1,
-      '{result="known_missing"}': 1,
-    });
+    // Link 3 is deleted, and every change reaches the cache: its two clicks ask no database of their
+    // own. One may still join the re-read that the deletion's notification started (a miss).
+    const { '{result="hit"}': hits, ...others } = result.nonZero("clicks_link_cache_lookups_total");
+    expect(hits).toBe(7);
+    const unasked = others['{result="unasked"}'] ?? 0;
+    expect(others).toEqual(
+      unasked === 2 ? { '{result="unasked"}': 2 } : { '{result="unasked"}': 1, '{result="miss"}': 1 },
+    );
   });
 
   test("process metrics", async () => {

@@ -103,7 +103,7 @@ describe("clickstore nodes", () => {
 describe("link cache, spool, API, invalid idfa", () => {
   test("link cache size and lookups are read from the cache at scrape time", async () => {
     const metrics = new Metrics();
-    const cache = { size: 3, stats: { hits: 5, misses: 2, knownMissing: 1 } };
+    const cache = { size: 3, stats: { hits: 5, misses: 2, knownMissing: 1, unasked: 4 } };
     metrics.watchLinkCache(cache);
     cache.stats.hits++;
     const result = await scrape(metrics);
@@ -112,6 +112,7 @@ describe("link cache, spool, API, invalid idfa", () => {
       '{result="hit"}': 6,
       '{result="miss"}': 2,
       '{result="known_missing"}': 1,
+      '{result="unasked"}': 4,
     });
   });
 

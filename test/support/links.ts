@@ -1,4 +1,8 @@
-import type { CampaignLink } from "../../src/db/schema";
+import { openPostgres } from "../../src/db/database";
+import type { CampaignLink, NewCampaignLink } from "../../src/db/schema";
+import { createLinkRepository } from "../../src/links/repository";
+import { sharedPostgres } from "./postgres";
+import { migrate } from "./service";
 
 /** A complete link row for unit tests; fields not given are as the database would leave them. */
 export function linkRow(fields: Partial<CampaignLink> & { id: number }): CampaignLink {
@@ -19,4 +23,18 @@ export function linkRow(fields: Partial<CampaignLink> & { id: number }): Campaig
     updatedAt: at,
     ...fields,
   };
+}
+
+/** A fresh, migrated Postgres database on the shared test cluster holding these links; its URL. */
+export async function databaseWithLinks(links: NewCampaignLink[]): Promise<string> {
+  const databaseUrl = await (await sharedPostgres()).createDatabase();
+  await migrate(databaseUrl);
+  const database = openPostgres(databaseUrl);
+  try {
+    const repository = createLinkRepository(database.db);
+    for (const link of links) await repository.upsert(link);
+  } finally {
+    await database.close();
+  }
+  return databaseUrl;
 }
