@@ -191,6 +191,8 @@ export function table(summary: Summary, httpsNote: string | undefined): string {
   }
   lines.push(
     "cpu µs, redis µs, wrk µs: CPU time per click of the server under test, of redis-server and of wrk",
+    "lost: 307s without their event; extra: events without a 307; dup: click_ids stored twice;",
+    "retried: pushes the service retried after a failure that may have reached Redis (each can explain one dup)",
   );
   if (httpsNote) lines.push(`https: ${httpsNote}`);
   for (const [name, memory] of Object.entries(summary.memory)) {

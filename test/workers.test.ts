@@ -3,9 +3,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { workerNumber } from "../src/workers";
 import { databaseWithLink, LINK_ID, logLines, serviceOn } from "./support/faults";
-import { waitFor } from "./support/ports";
+import { freePort, waitFor } from "./support/ports";
+import { v2Inet } from "./support/proxy-protocol";
 import { RedisServer } from "./support/redis";
 import { click, type ServiceProcess, tempDir } from "./support/service";
+import { servedFingerprint, TestCa } from "./support/tls";
 
 // Real redis-server, PostgreSQL and three service processes per test.
 setDefaultTimeout(60_000);
@@ -85,6 +87,31 @@ describe("WORKERS=2", () => {
 
     expect(await service.kill("SIGTERM")).toBe(0);
     for (const pid of pids) expect(running(pid)).toBe(false);
+  });
+
+  test("with TLS behind the PROXY front, both workers bind HTTPS_PORT and answer through it", async () => {
+    const ca = TestCa.create();
+    const certificate = ca.issue("localhost");
+    const httpsPort = freePort();
+    const service = await serviceOn(database, [redis], tempDir(), {
+      WORKERS: "2",
+      TLS_CERT_FILE: certificate.certFile,
+      TLS_KEY_FILE: certificate.keyFile,
+      HTTPS_PORT: String(httpsPort),
+      PROXY_PROTOCOL: "v2",
+    });
+    await waitFor(
+      "both workers listening",
+      () =>
+        logLines(service.output()).filter((line) => line.msg === "clicks is listening").length === 2 ||
+        undefined,
+      30_000,
+    );
+    const header = v2Inet([203, 0, 113, 7], [127, 0, 0, 1]);
+    for (let n = 0; n < 4; n++) {
+      expect(await servedFingerprint(httpsPort, ca.pem, header)).toBe(certificate.fingerprint);
+    }
+    expect(await service.kill("SIGTERM")).toBe(0);
   });
 
   test("a worker that dies stops the other, and the primary exits 1", async () => {
