@@ -33,9 +33,9 @@ function running(pid: number): boolean {
   }
 }
 
-/** The service with WORKERS=2, once both workers listen; with the workers' pids from the primary's log. */
-async function twoWorkers(spool: string): Promise<{ service: ServiceProcess; pids: number[] }> {
-  const service = await serviceOn(database, [redis], spool, { WORKERS: "2", LOG_LEVEL: "debug" });
+/** The service with WORKERS=2 (and `env`), once both workers listen. */
+async function bothListening(spool: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const service = await serviceOn(database, [redis], spool, { WORKERS: "2", ...env });
   await waitFor(
     "both workers listening",
     () =>
@@ -43,6 +43,12 @@ async function twoWorkers(spool: string): Promise<{ service: ServiceProcess; pid
       undefined,
     30_000,
   );
+  return service;
+}
+
+/** Two workers that log each click, with their pids from the primary's log. */
+async function twoWorkers(spool: string): Promise<{ service: ServiceProcess; pids: number[] }> {
+  const service = await bothListening(spool, { LOG_LEVEL: "debug" });
   const started = logLines(service.output()).find((line) => line.msg === "workers started");
   return { service, pids: (started?.pids ?? []) as number[] };
 }
@@ -93,20 +99,12 @@ describe("WORKERS=2", () => {
     const ca = TestCa.create();
     const certificate = ca.issue("localhost");
     const httpsPort = freePort();
-    const service = await serviceOn(database, [redis], tempDir(), {
-      WORKERS: "2",
+    const service = await bothListening(tempDir(), {
       TLS_CERT_FILE: certificate.certFile,
       TLS_KEY_FILE: certificate.keyFile,
       HTTPS_PORT: String(httpsPort),
       PROXY_PROTOCOL: "v2",
     });
-    await waitFor(
-      "both workers listening",
-      () =>
-        logLines(service.output()).filter((line) => line.msg === "clicks is listening").length === 2 ||
-        undefined,
-      30_000,
-    );
     const header = v2Inet([203, 0, 113, 7], [127, 0, 0, 1]);
     for (let n = 0; n < 4; n++) {
       expect(await servedFingerprint(httpsPort, ca.pem, header)).toBe(certificate.fingerprint);
