@@ -47,8 +47,13 @@ export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
   private readonly metrics: NodeMetrics;
-  // The clicks of one event-loop turn go out as one RPUSH.
-  private readonly batcher = new PushBatcher((events) => this.client.rpush(CLICK_QUEUE, ...events));
+  // The clicks of one event-loop turn go out as one RPUSH, unless the connection went away meanwhile:
+  // then they were never sent, and no retry of them can make a duplicate.
+  private readonly batcher = new PushBatcher((events) =>
+    this.client.status === "ready"
+      ? this.client.rpush(CLICK_QUEUE, ...events)
+      : Promise.reject(new PushFailure(`not connected (${this.client.status})`, false)),
+  );
 
   constructor(options: RedisNodeOptions) {
     this.name = redactUrl(options.url);
@@ -100,6 +105,7 @@ export class RedisNode {
       else await this.client.rpush(CLICK_QUEUE, ...events);
     } catch (error) {
       this.metrics.recordPush(failureOf(error), started);
+      if (error instanceof PushFailure) throw error;
       const refused = error instanceof Error && error.name === "ReplyError";
       throw new PushFailure(error instanceof Error ? error.message : String(error), !refused, {
         cause: error,
