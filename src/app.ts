@@ -7,7 +7,7 @@ import type { Config } from "./config";
 import { registerCheckRoute } from "./http/check";
 import type { ClientIp, PeerLookup } from "./http/client-ip";
 import type { Readiness } from "./http/readiness";
-import { requestIdOf } from "./http/request-id";
+import { createErrorResponder } from "./http/responses";
 import { registerStaticRoutes } from "./http/static";
 import type { LinkCache } from "./links/cache";
 import type { LinkRepository } from "./links/repository";
@@ -33,7 +33,6 @@ export type AppEnv = { Bindings: PeerLookup };
 export type App = Hono<AppEnv>;
 
 export function createApp(services: Services): App {
-  const { config, logger } = services;
   const app: App = new Hono<AppEnv>();
 
   registerClickRoute(app, services);
@@ -43,13 +42,7 @@ export function createApp(services: Services): App {
   registerMetricsRoute(app, services);
 
   app.notFound((c) => c.text("Not Found", 404));
-  app.onError((error, c) => {
-    const requestId = requestIdOf(c.req.raw);
-    logger.error({ requestId, err: error, method: c.req.method, path: c.req.path }, "request failed");
-    c.header("x-request-id", requestId);
-    // Never a stack trace to a client; people go to the error page, machines get a status.
-    if (config.errorPageUrl && c.req.method === "GET") return c.redirect(config.errorPageUrl, 307);
-    return c.json({ status: "error", error: "internal error", errorId: requestId }, 500);
-  });
+  const respondToError = createErrorResponder(services);
+  app.onError((error, c) => respondToError(error, c.req.raw));
   return app;
 }

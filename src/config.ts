@@ -92,6 +92,12 @@ const envSchema = z.object({
   METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
     message: "must be at least 16 characters",
   }),
+  WORKERS: z.coerce
+    .number({ message: "must be a number of processes" })
+    .int({ message: "must be a whole number of processes" })
+    .min(1, { message: "must be at least 1" })
+    .max(64, { message: "must be at most 64" })
+    .default(1),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be one of trace, debug, info, warn, error, fatal, silent",
@@ -135,6 +141,8 @@ export interface Config {
   /** With it, GET /metrics on the public ports answers a request bearing this token; absent: 404 there. */
   metricsToken: string | undefined;
   logLevel: string;
+  /** Processes serving the same port (SO_REUSEPORT); more than one needs Postgres. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -188,11 +196,24 @@ export function loadConfig(env: Environment = process.env): Config {
   if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
     throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
   }
-  if (values.METRICS_PORT !== undefined && values.METRICS_PORT === values.PORT) {
-    problems.push(`METRICS_PORT=${values.METRICS_PORT}: must differ from PORT`);
+  if (values.WORKERS > 1 && values.DATABASE_URL === undefined) {
+    problems.push(
+      `WORKERS=${values.WORKERS}: more than one worker needs DATABASE_URL (the embedded PGlite database belongs to one process)`,
+    );
   }
-  if (tlsSet && values.METRICS_PORT !== undefined && values.METRICS_PORT === values.HTTPS_PORT) {
-    problems.push(`METRICS_PORT=${values.METRICS_PORT}: must differ from HTTPS_PORT`);
+  if (values.METRICS_PORT !== undefined) {
+    // With WORKERS=N, worker i serves its own metrics on METRICS_PORT + i - 1.
+    const first = values.METRICS_PORT;
+    const last = first + values.WORKERS - 1;
+    const ports =
+      values.WORKERS === 1
+        ? `METRICS_PORT=${first}`
+        : `METRICS_PORT=${first} (with WORKERS=${values.WORKERS}: ${first}-${last})`;
+    if (values.PORT >= first && values.PORT <= last) problems.push(`${ports}: must differ from PORT`);
+    if (tlsSet && values.HTTPS_PORT >= first && values.HTTPS_PORT <= last) {
+      problems.push(`${ports}: must differ from HTTPS_PORT`);
+    }
+    if (last > 65535) problems.push(`${ports}: goes past 65535`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -225,6 +246,7 @@ export function loadConfig(env: Environment = process.env): Config {
     metricsPort: values.METRICS_PORT,
     metricsToken: values.METRICS_TOKEN,
     logLevel: values.LOG_LEVEL,
+    workers: values.WORKERS,
   };
 }
 

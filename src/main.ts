@@ -1,8 +1,9 @@
 import { ConfigError, loadConfig, secretValues } from "./config";
 import { createLogger } from "./logger";
 import { startService } from "./server";
+import { runWorkers, workerNumber } from "./workers";
 
-// Process concerns only: configuration, start, signals, exit.
+// Process concerns only: configuration, workers, start, signals, exit.
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
@@ -12,8 +13,15 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger(config.logLevel, { secrets: secretValues(config) });
-const service = await startService(config, logger).catch((error: unknown) => {
+const worker = workerNumber();
+const rootLogger = createLogger(config.logLevel, { secrets: secretValues(config) });
+
+if (config.workers > 1 && worker === undefined) {
+  process.exit(await runWorkers(config.workers, rootLogger));
+}
+
+const logger = worker === undefined ? rootLogger : rootLogger.child({ worker });
+const service = await startService(config, logger, worker).catch((error: unknown) => {
   logger.fatal({ err: error }, "clicks could not start");
   process.exit(1);
 });

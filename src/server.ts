@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import type { Server } from "bun";
-import { type App, createApp } from "./app";
+import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
+import { createDirectClickHandler } from "./click/route";
 import { type Clickstore, nodeLabel } from "./clickstore/clickstore";
 import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
@@ -42,7 +43,17 @@ const READY_TIMEOUT_MS = 5_000;
 /** Of the shutdown grace, what closing the stores may need after the requests are done. */
 const CLOSE_RESERVE = 0.25;
 
-async function openClickstore(config: Config, logger: Logger, metrics: Metrics): Promise<Clickstore> {
+/** A spool belongs to one process: with WORKERS=N, worker i has SPOOL_DIR/worker-<i>. */
+export function spoolDirOf(config: Config, worker: number): string {
+  return config.workers > 1 ? join(config.spool.dir, `worker-${worker}`) : config.spool.dir;
+}
+
+async function openClickstore(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  worker: number,
+): Promise<Clickstore> {
   if (config.clickstores.length === 0) {
     return new FileClickstore(join(config.dataDir, "clicks.log"), metrics.clickstoreNode("file"));
   }
@@ -50,7 +61,7 @@ async function openClickstore(config: Config, logger: Logger, metrics: Metrics):
     urls: config.clickstores,
     pushTimeoutMs: config.redisPushTimeoutMs,
     breaker: config.breaker,
-    spool: config.spool,
+    spool: { ...config.spool, dir: spoolDirOf(config, worker) },
     logger,
     metrics,
   });
@@ -93,11 +104,12 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     linkRefreshSeconds: config.linkRefreshSeconds,
     linkLookupTimeoutMs: config.linkLookupTimeoutMs,
+    workers: config.workers,
   };
 }
 
-/** Builds every service once, loads the links, and starts listening. */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+/** Builds every service once, loads the links, and starts listening (as worker `worker` of WORKERS). */
+export async function startService(config: Config, logger: Logger, worker = 1): Promise<RunningService> {
   // A certificate that cannot be served stops the start before anything is opened.
   const tlsMaterial = config.tls ? readTlsFiles(config.tls) : undefined;
   const database: Database = await openDatabase(config);
@@ -113,7 +125,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   let clickstore: Clickstore;
   try {
-    clickstore = await openClickstore(config, logger, metrics);
+    clickstore = await openClickstore(config, logger, metrics, worker);
   } catch (error) {
     await database.close();
     throw error;
@@ -131,7 +143,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger.warn("API_SECRET_KEY is not set: the link API answers 404 to everything");
   }
 
-  const app = createApp({
+  const services: Services = {
     config,
     logger,
     links,
@@ -144,16 +156,23 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     clientIp: createClientIp(config.trustProxy),
     metrics,
     readiness: linkSync,
-  });
+  };
+  const app = createApp(services);
 
   // First, so that a taken METRICS_PORT stops the start before the public ports open.
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : startMetricsListener({ host: config.host, port: config.metricsPort, metrics });
+      : // Each worker counts its own clicks, so each serves them on a port of its own.
+        startMetricsListener({ host: config.host, port: config.metricsPort + worker - 1, metrics });
   let listeners: Listeners;
   try {
-    listeners = startListeners(config, app, tlsMaterial, logger);
+    listeners = startListeners(
+      config,
+      { app, click: createDirectClickHandler(services) },
+      tlsMaterial,
+      logger,
+    );
   } catch (error) {
     await Promise.allSettled([metricsServer?.stop(true), linkSync.stop()]);
     await Promise.allSettled([clickstore.close(), database.close()]);

@@ -165,3 +165,31 @@ describe("listener configuration", () => {
     expect(loadConfig({ PORT: "8443" }).port).toBe(8443);
   });
 });
+
+describe("WORKERS", () => {
+  const postgres = { DATABASE_URL: "postgres://clicks@127.0.0.1:5432/clicks" };
+
+  test("one process by default; any number from 1 to 64 with Postgres", () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ ...postgres, WORKERS: "4" }).workers).toBe(4);
+    for (const bad of ["0", "65", "two", "1.5"])
+      expect(problems({ WORKERS: bad }).join()).toContain("WORKERS");
+  });
+
+  test("more than one worker needs Postgres: the embedded database belongs to one process", () => {
+    expect(problems({ WORKERS: "2" }).join()).toContain("needs DATABASE_URL");
+    expect(problems({ WORKERS: "1" })).toEqual([]);
+  });
+
+  test("worker i serves its metrics on METRICS_PORT + i - 1: the range must miss PORT and fit", () => {
+    expect(loadConfig({ ...postgres, WORKERS: "2", PORT: "8080", METRICS_PORT: "9090" }).metricsPort).toBe(
+      9090,
+    );
+    expect(problems({ ...postgres, WORKERS: "2", PORT: "9091", METRICS_PORT: "9090" }).join()).toContain(
+      "9090-9091): must differ from PORT",
+    );
+    expect(problems({ ...postgres, WORKERS: "3", METRICS_PORT: "65534" }).join()).toContain(
+      "goes past 65535",
+    );
+  });
+});

@@ -52,6 +52,8 @@ interface LinkFields {
   campaignLinkId: string;
   network: string;
   userId: string;
+  /** `redirect_url=…` by redirect URL: a link sends its clicks to a handful of URLs. */
+  redirects: Map<string, string>;
 }
 
 // A link's own fields are encoded once per link object, not once per click.
@@ -67,25 +69,51 @@ function linkFields(link: CampaignLink): LinkFields {
       campaignLinkId: `campaign_link_id=${link.id}`,
       network: encodePair("network", link.network),
       userId: encodePair("user_id", link.userId === null ? null : String(link.userId)),
+      redirects: new Map(),
     };
     linkFieldsCache.set(link, fields);
   }
   return fields;
 }
 
+function redirectPair(own: LinkFields, url: string | undefined): string {
+  if (url === undefined) return "redirect_url";
+  let pair = own.redirects.get(url);
+  if (pair === undefined) {
+    pair = encodePair("redirect_url", url);
+    own.redirects.set(url, pair);
+  }
+  return pair;
+}
+
+// Within a second every click shares created_at and, per attribution window, attr_window_till:
+// a few distinct time strings, each encoded once.
+const MAX_ENCODED_TIMES = 256;
+const encodedTimes = new Map<string, string>();
+
+function encodedTime(time: string): string {
+  let encoded = encodedTimes.get(time);
+  if (encoded === undefined) {
+    encoded = encodeComponent(time);
+    if (encodedTimes.size >= MAX_ENCODED_TIMES) encodedTimes.clear();
+    encodedTimes.set(time, encoded);
+  }
+  return encoded;
+}
+
 /** The `<query>` field, keys in EVENT_KEYS order. */
 export function eventQuery(link: CampaignLink, click: ClickFields): string {
   const own = linkFields(link);
-  return `${own.ad}&${own.adgroup}&${encodePair("adid", click.adid)}&attr_window_from=${encodeComponent(
+  return `${own.ad}&${own.adgroup}&${encodePair("adid", click.adid)}&attr_window_from=${encodedTime(
     click.attrWindowFrom,
-  )}&attr_window_till=${encodeComponent(click.attrWindowTill)}&${own.campaign}&${
+  )}&attr_window_till=${encodedTime(click.attrWindowTill)}&${own.campaign}&${
     own.campaignLinkId
-  }&${encodePair("click", click.click)}&click_id=${click.clickId}&created_at=${encodeComponent(
+  }&${encodePair("click", click.click)}&click_id=${click.clickId}&created_at=${encodedTime(
     click.createdAt,
   )}&${encodePair("idfa_comb", click.idfaComb)}&lookup_key=${click.lookupKey}&${
     own.network
-  }&${encodePair("partner_data", click.partnerData)}&${encodePair(
-    "redirect_url",
+  }&${encodePair("partner_data", click.partnerData)}&${redirectPair(
+    own,
     click.redirectUrl,
   )}&reqparams=${encodeComponent(click.reqparams)}&${own.userId}`;
 }

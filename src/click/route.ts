@@ -1,11 +1,14 @@
-import type { Context } from "hono";
-import type { App, AppEnv, Services } from "../app";
+import type { App, Services } from "../app";
+import type { PeerLookup } from "../http/client-ip";
 import { MAX_CLICK_QUERY_BYTES } from "../http/limits";
 import { requestIdOf } from "../http/request-id";
+import { createErrorResponder, emptyResponse, temporaryRedirect, unavailable } from "../http/responses";
 import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
 
 const MAX_LINK_ID = 2147483647;
 const DIGITS = /^\d{1,10}$/;
+
+export const CLICK_ROUTE = "/click/:id/go";
 
 /** `:id` is all digits and fits the table's integer id; anything else is an unknown link. */
 export function linkIdFrom(raw: string): number | undefined {
@@ -19,42 +22,43 @@ function rawQueryOf(url: string): string {
   return question === -1 ? "" : url.slice(question + 1);
 }
 
+/** The click as a plain request → response function: Bun's router answers it directly, Hono too. */
+export type ClickHandler = (request: Request, peers: PeerLookup, rawId: string) => Promise<Response>;
+
 /** GET /click/:id/go: resolve the link, compose the event, store it, then redirect. */
-export function registerClickRoute(app: App, services: Services): void {
+export function createClickHandler(services: Services): ClickHandler {
   const { links, clickstore, composeClick, clientIp, logger, config, metrics, readiness } = services;
   // Read once: the level is fixed at start, and a click must not build a line nobody reads.
   const logEachClick = logger.isLevelEnabled("debug");
 
-  const unknownLink = (c: Context<AppEnv>, rawId: string) => {
+  const unknownLink = (rawId: string) => {
     metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link");
     if (logEachClick) logger.debug({ linkId: rawId, outcome: "unknown_link" }, "click");
-    return config.errorPageUrl ? c.redirect(config.errorPageUrl, 307) : c.body(null, 404);
+    return config.errorPageUrl ? temporaryRedirect(config.errorPageUrl) : emptyResponse(404);
   };
 
-  app.get("/click/:id/go", async (c) => {
-    const request = c.req.raw;
+  return async (request, peers, rawId) => {
     const rawQuery = rawQueryOf(request.url);
     // Bun hands over the target percent-encoded, so its length in characters is its length in bytes.
-    if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return c.body(null, 414);
+    if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return emptyResponse(414);
     // Before the links are loaded no link is known, not even one that exists: say so (a failed
     // request, counted as an error) rather than answer "unknown link".
     const notReady = readiness.notReadyBecause();
     if (notReady !== undefined) {
       metrics.countClick(UNEXAMINED_PLATFORM, "error");
-      return c.text(`Service Unavailable: ${notReady}`, 503, { "Retry-After": "1" });
+      return unavailable(notReady);
     }
     let platform = UNEXAMINED_PLATFORM;
     try {
-      const rawId = c.req.param("id");
       const id = linkIdFrom(rawId);
-      if (id === undefined) return unknownLink(c, rawId);
+      if (id === undefined) return unknownLink(rawId);
       const cached = links.lookup(id);
       const link = cached instanceof Promise ? await cached : cached;
-      if (!link) return unknownLink(c, rawId);
+      if (!link) return unknownLink(rawId);
 
       const click = composeClick(link, {
         rawQuery,
-        ip: clientIp(request, c.env),
+        ip: clientIp(request, peers),
         userAgent: request.headers.get("user-agent") ?? "",
         nowMs: Date.now(),
       });
@@ -77,14 +81,36 @@ export function registerClickRoute(app: App, services: Services): void {
         );
       }
       const response =
-        click.redirectUrl === undefined ? c.body(null, 404) : c.redirect(click.redirectUrl, 307);
+        click.redirectUrl === undefined ? emptyResponse(404) : temporaryRedirect(click.redirectUrl);
       metrics.countClick(platform, outcome);
       if (logEachClick) logger.debug({ linkId: id, platform, outcome }, "click");
       return response;
     } catch (error) {
-      // Answered by app.onError (logged there with a request id); counted here with what is known.
+      // Answered by the error responder (logged there with a request id); counted here with what is known.
       metrics.countClick(platform, "error");
       throw error;
     }
-  });
+  };
+}
+
+export function registerClickRoute(app: App, services: Services): void {
+  const handle = createClickHandler(services);
+  app.get(CLICK_ROUTE, (c) => handle(c.req.raw, c.env, c.req.param("id")));
+}
+
+/**
+ * The click for Bun.serve's own router (see http/listeners.ts): the hot path skips Hono's routing
+ * and context (measured in docs/README-issue-5.md). Same handler, and a failure is answered as
+ * the app's onError answers it.
+ */
+export function createDirectClickHandler(services: Services): ClickHandler {
+  const handle = createClickHandler(services);
+  const respondToError = createErrorResponder(services);
+  return async (request, peers, rawId) => {
+    try {
+      return await handle(request, peers, rawId);
+    } catch (error) {
+      return respondToError(error, request);
+    }
+  };
 }

@@ -1,6 +1,7 @@
 import Redis from "ioredis";
 import type { Logger } from "../logger";
 import type { NodeMetrics, PushResult } from "../metrics/metrics";
+import { PushBatcher } from "./batch";
 import { CLICK_QUEUE, redactUrl } from "./clickstore";
 
 export interface RedisNodeOptions {
@@ -46,6 +47,13 @@ export class RedisNode {
   readonly name: string;
   private readonly client: Redis;
   private readonly metrics: NodeMetrics;
+  // The clicks of one event-loop turn go out as one RPUSH, unless the connection went away meanwhile:
+  // then they were never sent, and no retry of them can make a duplicate.
+  private readonly batcher = new PushBatcher((events) =>
+    this.client.status === "ready"
+      ? this.client.rpush(CLICK_QUEUE, ...events)
+      : Promise.reject(new PushFailure(`not connected (${this.client.status})`, false)),
+  );
 
   constructor(options: RedisNodeOptions) {
     this.name = redactUrl(options.url);
@@ -56,8 +64,10 @@ export class RedisNode {
       maxRetriesPerRequest: 0,
       connectTimeout: 1_000,
       retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-      // Concurrent clicks share round trips.
+      // Concurrent commands share round trips. RPUSHes are batched already (PushBatcher): waiting
+      // another loop turn for the auto-pipeline would only add latency.
       enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: ["rpush"],
     });
     this.metrics = options.metrics;
     this.metrics.watchConnection(() => this.client.status === "ready");
@@ -79,7 +89,10 @@ export class RedisNode {
     return this.client.status;
   }
 
-  /** RPUSH of one event, or of a batch as one command (all or nothing). Rejects with a PushFailure. */
+  /**
+   * RPUSH of one event (sent together with the other events pushed in the same event-loop turn), or
+   * of a batch as one command; all or nothing. Rejects with a PushFailure.
+   */
   async push(events: string | readonly string[]): Promise<void> {
     const started = performance.now();
     if (this.client.status !== "ready") {
@@ -87,10 +100,12 @@ export class RedisNode {
       throw new PushFailure(`not connected (${this.client.status})`, false);
     }
     try {
-      if (typeof events === "string") await this.client.rpush(CLICK_QUEUE, events);
+      // One click's event joins the other clicks of this event-loop turn in one RPUSH.
+      if (typeof events === "string") await this.batcher.push(events);
       else await this.client.rpush(CLICK_QUEUE, ...events);
     } catch (error) {
       this.metrics.recordPush(failureOf(error), started);
+      if (error instanceof PushFailure) throw error;
       const refused = error instanceof Error && error.name === "ReplyError";
       throw new PushFailure(error instanceof Error ? error.message : String(error), !refused, {
         cause: error,
@@ -132,6 +147,7 @@ export class RedisNode {
   }
 
   async close(): Promise<void> {
+    this.batcher.flush();
     try {
       await this.client.quit();
     } catch {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import type { Server } from "bun";
+import type { BunRequest, Server } from "bun";
 import type { App } from "../app";
+import { CLICK_ROUTE, type ClickHandler } from "../click/route";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { listenerPeers, type PeerLookup } from "./client-ip";
@@ -43,13 +44,27 @@ interface HttpsListener {
 
 type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?: Bun.TLSOptions };
 
-function serveApp(app: App, options: ListenOptions, peersOf: (server: Server<undefined>) => PeerLookup) {
+/** What every listener serves: the app, and the click answered by Bun's router directly. */
+export interface Handlers {
+  app: App;
+  click: ClickHandler;
+}
+
+function serveApp(
+  handlers: Handlers,
+  options: ListenOptions,
+  peersOf: (server: Server<undefined>) => PeerLookup,
+) {
+  const click = (request: BunRequest<typeof CLICK_ROUTE>) =>
+    handlers.click(request, peers, request.params.id);
   const server: Server<undefined> = Bun.serve({
     ...options,
     // Slow and silent clients are cut off; no client can make Bun take in a large body.
     idleTimeout: IDLE_TIMEOUT_SECONDS,
     maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-    fetch: (request) => app.fetch(request, peers),
+    // The hot path without Hono's routing and context; every other request goes to the app.
+    routes: { [CLICK_ROUTE]: { GET: click, HEAD: click } },
+    fetch: (request) => handlers.app.fetch(request, peers),
   });
   // Assigned before the first request can arrive: Bun.serve returns before it serves anything.
   const peers = peersOf(server);
@@ -99,10 +114,15 @@ function warnIfRenewalDropsQueuedConnections(logger: Logger): void {
  * with the new certificate, then stops the old one gracefully: `server.reload({ tls })` keeps
  * serving the old certificate in Bun 1.4.5.
  */
-function directHttps(config: Config, app: App, material: TlsMaterial, logger: Logger): HttpsListener {
+function directHttps(
+  config: Config,
+  handlers: Handlers,
+  material: TlsMaterial,
+  logger: Logger,
+): HttpsListener {
   warnIfRenewalDropsQueuedConnections(logger);
   const open = (next: TlsMaterial, port: number) =>
-    serveApp(app, { hostname: config.host, port, reusePort: true, tls: tlsOptions(next) }, (server) =>
+    serveApp(handlers, { hostname: config.host, port, reusePort: true, tls: tlsOptions(next) }, (server) =>
       listenerPeers(server, "https"),
     );
   const retired = retirer();
@@ -132,14 +152,14 @@ function directHttps(config: Config, app: App, material: TlsMaterial, logger: Lo
  */
 function frontedHttps(
   config: Config,
-  app: App,
+  handlers: Handlers,
   material: TlsMaterial,
   version: "v1" | "v2",
   logger: Logger,
 ): HttpsListener {
   const open = (next: TlsMaterial) => {
     const clients = new RelayClients();
-    const server = serveApp(app, { hostname: "127.0.0.1", port: 0, tls: tlsOptions(next) }, (loopback) =>
+    const server = serveApp(handlers, { hostname: "127.0.0.1", port: 0, tls: tlsOptions(next) }, (loopback) =>
       clients.peers(loopback),
     );
     return { server, target: { port: server.port as number, clients } satisfies RelayTarget };
@@ -154,6 +174,7 @@ function frontedHttps(
       version,
       target: current.target,
       logger,
+      reusePort: config.workers > 1,
     });
   } catch (error) {
     void current.server.stop(true);
@@ -196,12 +217,15 @@ function describe(material: TlsMaterial) {
  */
 export function startListeners(
   config: Config,
-  app: App,
+  handlers: Handlers,
   material: TlsMaterial | undefined,
   logger: Logger,
 ): Listeners {
-  const http = serveApp(app, { hostname: config.host, port: config.port }, (server) =>
-    listenerPeers(server, "http"),
+  // WORKERS=N: every worker binds the same ports and the kernel spreads the connections.
+  const http = serveApp(
+    handlers,
+    { hostname: config.host, port: config.port, reusePort: config.workers > 1 },
+    (server) => listenerPeers(server, "http"),
   );
   const httpUrl = baseUrl("http", config.host, http.port as number);
   if (config.tls === undefined || material === undefined) {
@@ -220,8 +244,8 @@ export function startListeners(
   try {
     https =
       config.proxyProtocol === "off"
-        ? directHttps(config, app, material, logger)
-        : frontedHttps(config, app, material, config.proxyProtocol, logger);
+        ? directHttps(config, handlers, material, logger)
+        : frontedHttps(config, handlers, material, config.proxyProtocol, logger);
   } catch (error) {
     // HTTPS_PORT taken: nothing of this start stays open.
     void http.stop(true);

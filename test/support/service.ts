@@ -70,11 +70,14 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
-/** The service as its own process (`bun src/main.ts`), for tests that kill or signal it. */
-export async function spawnService(env: Env = {}): Promise<ServiceProcess> {
+/**
+ * The service as its own process (`bun src/main.ts`), for tests that kill or signal it.
+ * `root`: another copy of the project to run (the benchmark compares revisions).
+ */
+export async function spawnService(env: Env = {}, root = ROOT): Promise<ServiceProcess> {
   const port = env.PORT ?? String(freePort());
-  const child = Bun.spawn(["bun", join(ROOT, "src", "main.ts")], {
-    cwd: ROOT,
+  const child = Bun.spawn(["bun", join(root, "src", "main.ts")], {
+    cwd: root,
     env: { ...process.env, PORT: port, HOST: "127.0.0.1", DATA_DIR: tempDir(), ...env },
     stdin: "ignore",
     stdout: "pipe",

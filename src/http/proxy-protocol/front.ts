@@ -72,6 +72,8 @@ export interface ProxyFrontOptions {
   version: Exclude<ProxyProtocol, "off">;
   target: RelayTarget;
   logger: Logger;
+  /** WORKERS=N: each worker's front binds the same port (SO_REUSEPORT). */
+  reusePort?: boolean;
 }
 
 export interface ProxyFront {
@@ -268,9 +270,11 @@ class Front implements ProxyFront {
     this.version = options.version;
     this.target = options.target;
     this.logger = options.logger;
-    this.listener = Bun.listen<Relay>({
+    // Bun.listen takes reusePort (Linux) though its option type does not name it.
+    const listenOptions: Bun.TCPSocketListenOptions<Relay> & { reusePort: boolean } = {
       hostname: options.hostname,
       port: options.port,
+      reusePort: options.reusePort ?? false,
       socket: {
         open: (socket) => {
           socket.data = new Relay(socket, this);
@@ -283,7 +287,8 @@ class Front implements ProxyFront {
         timeout: (socket) => socket.data.giveUp(),
         error: (socket) => socket.data.clientClosed(),
       },
-    });
+    };
+    this.listener = Bun.listen<Relay>(listenOptions);
   }
 
   get port(): number {
