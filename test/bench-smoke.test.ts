@@ -2,25 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult, Summary } from "../bench/report";
-import { tempDir } from "./support/service";
+import { runCommand, tempDir } from "./support/service";
 
 // CI runs no benchmark; this runs the benchmark's scripts with tiny durations so that they cannot rot.
 // No timing is asserted: only that they run end to end and that no click was lost.
 const ROOT = join(import.meta.dir, "..");
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn(["bun", join(ROOT, "bench", "run.ts"), ...args], {
-    cwd: ROOT,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr };
+function run(args: string[]) {
+  return runCommand(["bun", join(ROOT, "bench", "run.ts"), ...args]);
 }
 
 interface Results {

@@ -13,9 +13,8 @@ import { Metrics } from "../../src/metrics/metrics";
 import type { RunningService } from "../../src/server";
 import { createLink } from "../support/api";
 import { linkRow } from "../support/links";
-import { sharedPostgres } from "../support/postgres";
-import { RedisServer } from "../support/redis";
-import { click, migrate, startTestService, tempDir } from "../support/service";
+import type { RedisServer } from "../support/redis";
+import { click, startServiceWithRedis, tempDir } from "../support/service";
 
 // Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
 setDefaultTimeout(30_000);
@@ -28,15 +27,7 @@ let redis: RedisServer;
 let service: RunningService;
 
 beforeAll(async () => {
-  const database = await (await sharedPostgres()).createDatabase();
-  await migrate(database);
-  redis = await RedisServer.start();
-  service = await startTestService({
-    DATABASE_URL: database,
-    REDIS_URL_CLICKSTORE_1: redis.url,
-    API_SECRET_KEY: SECRET,
-    ERROR_PAGE_URL: ERROR_PAGE,
-  });
+  ({ redis, service } = await startServiceWithRedis({ API_SECRET_KEY: SECRET, ERROR_PAGE_URL: ERROR_PAGE }));
   await createLink(service.url, SECRET, {
     id: 1,
     network: "net",

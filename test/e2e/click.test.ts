@@ -3,9 +3,8 @@ import { EVENT_KEYS } from "../../src/click/event";
 import type { RunningService } from "../../src/server";
 import { createLink } from "../support/api";
 import { parseEvent } from "../support/consumer";
-import { sharedPostgres } from "../support/postgres";
-import { RedisServer } from "../support/redis";
-import { click, migrate, startTestService } from "../support/service";
+import type { RedisServer } from "../support/redis";
+import { click, startServiceWithRedis } from "../support/service";
 
 // Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
 setDefaultTimeout(30_000);
@@ -40,15 +39,7 @@ async function onlyEvent() {
 }
 
 beforeAll(async () => {
-  const database = await (await sharedPostgres()).createDatabase();
-  await migrate(database);
-  redis = await RedisServer.start();
-  service = await startTestService({
-    DATABASE_URL: database,
-    REDIS_URL_CLICKSTORE_1: redis.url,
-    API_SECRET_KEY: SECRET,
-    ERROR_PAGE_URL: ERROR_PAGE,
-  });
+  ({ redis, service } = await startServiceWithRedis({ API_SECRET_KEY: SECRET, ERROR_PAGE_URL: ERROR_PAGE }));
   const base = { campaign: "camp", adgroup: "group", ad: "ad", network: "net", user_id: 1 };
   await createLink(service.url, SECRET, { id: 1, ...base, attribution_window_idfa: 60, target_url: TARGETS });
   await createLink(service.url, SECRET, { id: 2, ...base, target_url: {} });

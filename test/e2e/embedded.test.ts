@@ -4,26 +4,13 @@ import { join } from "node:path";
 import { EVENT_KEYS } from "../../src/click/event";
 import { parseEvent } from "../support/consumer";
 import { waitFor } from "../support/ports";
-import { click, type ServiceProcess, spawnService, tempDir } from "../support/service";
+import { click, runCommand, type ServiceProcess, spawnService, tempDir } from "../support/service";
 
 // Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
 setDefaultTimeout(30_000);
 
-const ROOT = join(import.meta.dir, "..", "..");
-
-async function links(dataDir: string, ...args: string[]) {
-  const child = Bun.spawn(["bun", "src/cli/links.ts", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: "" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr };
+function links(dataDir: string, ...args: string[]) {
+  return runCommand(["bun", "src/cli/links.ts", ...args], { DATA_DIR: dataDir, DATABASE_URL: "" });
 }
 
 let service: ServiceProcess | undefined;

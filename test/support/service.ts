@@ -8,6 +8,8 @@ import { createLogger } from "../../src/logger";
 import { type RunningService, startService } from "../../src/server";
 import { track, trackFolder, untrack } from "./cleanup";
 import { freePort, waitFor } from "./ports";
+import { sharedPostgres } from "./postgres";
+import { RedisServer } from "./redis";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -116,4 +118,39 @@ export async function spawnService(env: Env = {}, root = ROOT): Promise<ServiceP
 /** A click as an ad network's redirect would send it: no redirect following. */
 export function click(base: string, path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${base}${path}`, { redirect: "manual", ...init });
+}
+
+/** A service on a fresh Postgres database (migrated) with one real redis-server as its clickstore. */
+export async function startServiceWithRedis(
+  env: Env = {},
+): Promise<{ database: string; redis: RedisServer; service: RunningService }> {
+  const database = await (await sharedPostgres()).createDatabase();
+  await migrate(database);
+  const redis = await RedisServer.start();
+  const service = await startTestService({
+    DATABASE_URL: database,
+    REDIS_URL_CLICKSTORE_1: redis.url,
+    ...env,
+  });
+  return { database, redis, service };
+}
+
+/** Runs a command to its end; what it printed and its exit code. */
+export async function runCommand(
+  command: string[],
+  env: Env = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = Bun.spawn(command, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { code, stdout, stderr };
 }
