@@ -94,6 +94,7 @@ group("event string", () => {
       lookupKey: "0123456789abcdef0123456789abcdef",
       partnerData: "KnyoL4mqqSmfUUnbPuIHfp5z",
       redirectUrl: link.targetUrl.default,
+      redirectPerClick: false,
       reqparams: "creative=interstitial&os_version=14",
     });
     do_not_optimize(eventLine(request.ip, 1764310256, query, request.userAgent));

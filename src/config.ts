@@ -37,6 +37,12 @@ const flag = z
   .optional()
   .transform((value) => value === "true" || value === "1");
 
+const onOff = (fallback: "on" | "off") =>
+  z
+    .enum(["on", "off", ""], { message: "must be on or off" })
+    .optional()
+    .transform((value) => (value ? value : fallback) === "on");
+
 const portNumber = z.coerce
   .number<string | undefined>({ message: "must be a port number" })
   .int({ message: "must be a whole port number" })
@@ -88,6 +94,7 @@ const envSchema = z.object({
     })
     .optional()
     .transform((value): TrustProxy => (value ? value : "off")),
+  PLAY_REFERRER: onOff("on"),
   METRICS_PORT: optionalText.pipe(portNumber.optional()),
   METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
     message: "must be at least 16 characters",
@@ -136,6 +143,8 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   proxyProtocol: ProxyProtocol;
   trustProxy: TrustProxy;
+  /** PLAY_REFERRER: a Google Play listing's Location carries the click id in its install referrer. */
+  playReferrer: boolean;
   /** A separate listener serving only GET /metrics, on HOST; absent: none. */
   metricsPort: number | undefined;
   /** With it, GET /metrics on the public ports answers a request bearing this token; absent: 404 there. */
@@ -243,6 +252,7 @@ export function loadConfig(env: Environment = process.env): Config {
         : undefined,
     proxyProtocol: values.PROXY_PROTOCOL,
     trustProxy: values.TRUST_PROXY,
+    playReferrer: values.PLAY_REFERRER,
     metricsPort: values.METRICS_PORT,
     metricsToken: values.METRICS_TOKEN,
     logLevel: values.LOG_LEVEL,

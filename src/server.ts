@@ -152,6 +152,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
       notFoundUrl: config.notFoundUrl,
+      playReferrer: config.playReferrer,
     }),
     clientIp: createClientIp(config.trustProxy),
     metrics,

@@ -1,8 +1,9 @@
 import type { CampaignLink } from "../db/schema";
 import { isoSeconds } from "./clock";
 import { encodeQuery } from "./encoding";
-import { eventLine, eventQuery } from "./event";
+import { type ClickFields, eventLine, eventQuery } from "./event";
 import { advertisingId, idfaComb } from "./identifiers";
+import { createLocator } from "./location";
 import { firstPresent, parseQuery, type Query } from "./query";
 import { resolveRedirect } from "./redirect";
 
@@ -17,7 +18,7 @@ export interface ClickRequest {
 export interface ComposedClick {
   event: string;
   platform: string;
-  /** Undefined: nowhere to send the person (404). */
+  /** The Location, exactly as the event's redirect_url says. Undefined: nowhere to send the person (404). */
   redirectUrl: string | undefined;
   /** False: the link has no URL for this platform (the person goes to NOT_FOUND_URL, if any). */
   hasTarget: boolean;
@@ -30,6 +31,8 @@ export interface ClickComposerOptions {
   notFoundUrl: string | undefined;
   /** A unique, time-ordered id per click so consumers can drop at-least-once duplicates. */
   newClickId?: () => string;
+  /** PLAY_REFERRER: the click id goes into a Google Play listing's install referrer. Default on. */
+  playReferrer?: boolean;
 }
 
 // Parameters that become event fields of their own; everything else travels in reqparams.
@@ -51,6 +54,7 @@ function md5Hex(text: string): string {
 export function createClickComposer(options: ClickComposerOptions) {
   const { detectPlatform, notFoundUrl } = options;
   const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
+  const locate = createLocator({ playReferrer: options.playReferrer ?? true });
 
   return function composeClick(link: CampaignLink, request: ClickRequest): ComposedClick {
     const query = parseQuery(request.rawQuery);
@@ -65,9 +69,8 @@ export function createClickComposer(options: ClickComposerOptions) {
       (combined === undefined ? link.attributionWindowFingerprint : link.attributionWindowIdfa) ?? 0;
     const createdAt = isoSeconds(seconds);
     const target = resolveRedirect(link, platform);
-    const redirectUrl = target ?? notFoundUrl;
 
-    const eventFields = eventQuery(link, {
+    const fields: ClickFields = {
       adid,
       attrWindowFrom: createdAt,
       attrWindowTill: isoSeconds(seconds + windowMinutes * 60),
@@ -77,13 +80,23 @@ export function createClickComposer(options: ClickComposerOptions) {
       idfaComb: combined,
       lookupKey,
       partnerData: firstPresent(query, PARTNER_DATA_KEYS),
-      redirectUrl,
+      redirectUrl: target ?? notFoundUrl,
+      redirectPerClick: false,
       reqparams: reqparams(query),
-    });
+    };
+    // The Location is built from the event's own values (its click_id among them), so that the
+    // event says exactly where the person went.
+    if (target !== undefined) {
+      const location = locate(link, target, fields, platform, seconds, request.rawQuery);
+      if (location !== target) {
+        fields.redirectUrl = location;
+        fields.redirectPerClick = true;
+      }
+    }
     return {
-      event: eventLine(request.ip, seconds, eventFields, request.userAgent),
+      event: eventLine(request.ip, seconds, eventQuery(link, fields), request.userAgent),
       platform,
-      redirectUrl,
+      redirectUrl: fields.redirectUrl,
       hasTarget: target !== undefined,
       invalidIdfa: comb.kind === "invalid",
     };

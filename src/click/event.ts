@@ -41,6 +41,8 @@ export interface ClickFields {
   lookupKey: string;
   partnerData: string | undefined;
   redirectUrl: string | undefined;
+  /** The redirect URL carries this click's own values (macros, install referrer): encoded, never kept. */
+  redirectPerClick: boolean;
   /** Already rendered as a query string; encoded once more here, as the original did. */
   reqparams: string;
 }
@@ -76,8 +78,9 @@ function linkFields(link: CampaignLink): LinkFields {
   return fields;
 }
 
-function redirectPair(own: LinkFields, url: string | undefined): string {
+function redirectPair(own: LinkFields, url: string | undefined, perClick: boolean): string {
   if (url === undefined) return "redirect_url";
+  if (perClick) return encodePair("redirect_url", url);
   let pair = own.redirects.get(url);
   if (pair === undefined) {
     pair = encodePair("redirect_url", url);
@@ -115,6 +118,7 @@ export function eventQuery(link: CampaignLink, click: ClickFields): string {
   }&${encodePair("partner_data", click.partnerData)}&${redirectPair(
     own,
     click.redirectUrl,
+    click.redirectPerClick,
   )}&reqparams=${encodeComponent(click.reqparams)}&${own.userId}`;
 }
 

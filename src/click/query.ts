@@ -47,16 +47,23 @@ export function decodeFormComponent(raw: string): string {
   }
 }
 
-/** Parses the raw query string (without `?`); a key without `=` has the empty value. */
+function pairKey(pair: string, equals: number): string {
+  return decodeFormComponent(equals === -1 ? pair : pair.slice(0, equals));
+}
+
+/** A key without `=` has the empty value. */
+function pairValue(pair: string, equals: number): string {
+  return equals === -1 ? "" : decodeFormComponent(pair.slice(equals + 1));
+}
+
+/** Parses the raw query string (without `?`). */
 export function parseQuery(raw: string): Query {
   const query: Query = new Map();
   if (raw.length === 0) return query;
   for (const pair of raw.split("&")) {
     if (pair.length === 0) continue;
     const equals = pair.indexOf("=");
-    const key = decodeFormComponent(equals === -1 ? pair : pair.slice(0, equals));
-    const value = equals === -1 ? "" : decodeFormComponent(pair.slice(equals + 1));
-    query.set(key, value);
+    query.set(pairKey(pair, equals), pairValue(pair, equals));
   }
   return query;
 }
@@ -66,6 +73,17 @@ export function firstPresent(query: Query, keys: readonly string[]): string | un
   for (const key of keys) {
     const value = query.get(key);
     if (value !== undefined && value.trim() !== "") return value;
+  }
+  return undefined;
+}
+
+/** The first value of one parameter of a raw query, decoded as parseQuery decodes it; undefined when absent. */
+export function firstValue(raw: string, name: string): string | undefined {
+  if (raw.length === 0) return undefined;
+  for (const pair of raw.split("&")) {
+    if (pair.length === 0) continue;
+    const equals = pair.indexOf("=");
+    if (pairKey(pair, equals) === name) return pairValue(pair, equals);
   }
   return undefined;
 }

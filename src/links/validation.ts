@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { macroProblem } from "../click/macros";
 import type { NewCampaignLink } from "../db/schema";
 import { urlProblem } from "./url";
 
@@ -6,6 +7,12 @@ const MAX_INT = 2147483647;
 
 const redirectUrl = z.string({ message: "must be a URL string" }).superRefine((value, context) => {
   const problem = urlProblem(value);
+  if (problem) context.addIssue({ code: "custom", message: problem });
+});
+
+// A target may hold macros, replaced per click; a misspelt one is refused rather than sent as it is.
+const targetValue = redirectUrl.superRefine((value, context) => {
+  const problem = macroProblem(value);
   if (problem) context.addIssue({ code: "custom", message: problem });
 });
 
@@ -24,7 +31,7 @@ const targetUrl = z
       }
     }
   })
-  .pipe(z.record(z.string(), redirectUrl, { message: "must be an object of platform → URL strings" }));
+  .pipe(z.record(z.string(), targetValue, { message: "must be an object of platform → URL strings" }));
 
 const text = z.string({ message: "must be a string" }).nullish();
 const minutes = z
