@@ -6,7 +6,8 @@ import { parseEvent } from "../support/consumer";
 import { linkRow } from "../support/links";
 
 const NOW = Date.parse("2026-11-28T06:10:56.789Z");
-const ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36";
+const ANDROID =
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36";
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15";
 const PLAY = "https://play.google.com/store/apps/details?id=com.example&referrer=utm_source%3Dadnet";
 

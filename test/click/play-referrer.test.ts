@@ -8,7 +8,11 @@ const REF = `referrer=click_id%3D${ID}`;
 
 describe("withPlayReferrer", () => {
   const table: Array<[string, string, string]> = [
-    ["no referrer: appended as the last parameter", `${PLAY}?id=com.example`, `${PLAY}?id=com.example&${REF}`],
+    [
+      "no referrer: appended as the last parameter",
+      `${PLAY}?id=com.example`,
+      `${PLAY}?id=com.example&${REF}`,
+    ],
     ["no query at all", PLAY, `${PLAY}?${REF}`],
     ["an empty query", `${PLAY}?`, `${PLAY}?${REF}`],
     ["a query ending in &", `${PLAY}?id=x&`, `${PLAY}?id=x&${REF}`],
@@ -54,7 +58,11 @@ describe("withPlayReferrer", () => {
       "market://details?id=x&referrer=utm_source%3Dadnet",
       `market://details?id=x&referrer=utm_source%3Dadnet%26click_id%3D${ID}`,
     ],
-    ["scheme and host in any case", "HTTPS://Play.Google.COM/store/apps/details?id=x", `HTTPS://Play.Google.COM/store/apps/details?id=x&${REF}`],
+    [
+      "scheme and host in any case",
+      "HTTPS://Play.Google.COM/store/apps/details?id=x",
+      `HTTPS://Play.Google.COM/store/apps/details?id=x&${REF}`,
+    ],
     ["MARKET://details", "MARKET://details?id=x", `MARKET://details?id=x&${REF}`],
   ];
   for (const [name, target, location] of table) {

@@ -89,7 +89,9 @@ describe("parseLinkJson", () => {
       ["https://x/?c={click_id}&g={gaid}", "{gaid}"],
       ["https://x/?s={q:}", "{q:}"],
     ] as const) {
-      const result = parseLinkJson(JSON.stringify({ id: 1, target_url: { ios: "https://ok/", android: url } }));
+      const result = parseLinkJson(
+        JSON.stringify({ id: 1, target_url: { ios: "https://ok/", android: url } }),
+      );
       expect(result.ok).toBe(false);
       if (!result.ok) {
         expect(result.field).toBe("target_url.android");
