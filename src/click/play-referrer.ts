@@ -27,10 +27,19 @@ function startsWithIgnoringCase(url: string, prefix: string): boolean {
 
 /** Where a listing's path ends (its query or fragment begins there), or -1 for any other URL. */
 function listingPathEnd(url: string): number {
+  // Every click's target passes here: most are told apart by their first character, or by the
+  // ninth (`p` of https://play), before any comparison of the whole prefix.
+  const first = url.charCodeAt(0) | 0x20;
   let end = -1;
-  if (startsWithIgnoringCase(url, PLAY_ORIGIN)) {
-    if (url.startsWith(PLAY_PATH, PLAY_ORIGIN.length)) end = PLAY_ORIGIN.length + PLAY_PATH.length;
-  } else if (startsWithIgnoringCase(url, MARKET)) {
+  if (first === 0x68 /* h */) {
+    if (
+      (url.charCodeAt(8) | 0x20) === 0x70 /* p */ &&
+      startsWithIgnoringCase(url, PLAY_ORIGIN) &&
+      url.startsWith(PLAY_PATH, PLAY_ORIGIN.length)
+    ) {
+      end = PLAY_ORIGIN.length + PLAY_PATH.length;
+    }
+  } else if (first === 0x6d /* m */ && startsWithIgnoringCase(url, MARKET)) {
     end = MARKET.length;
   }
   if (end === -1 || end === url.length) return end;
