@@ -47,23 +47,16 @@ export function decodeFormComponent(raw: string): string {
   }
 }
 
-function pairKey(pair: string, equals: number): string {
-  return decodeFormComponent(equals === -1 ? pair : pair.slice(0, equals));
-}
-
-/** A key without `=` has the empty value. */
-function pairValue(pair: string, equals: number): string {
-  return equals === -1 ? "" : decodeFormComponent(pair.slice(equals + 1));
-}
-
-/** Parses the raw query string (without `?`). */
+/** Parses the raw query string (without `?`); a key without `=` has the empty value. */
 export function parseQuery(raw: string): Query {
   const query: Query = new Map();
   if (raw.length === 0) return query;
   for (const pair of raw.split("&")) {
     if (pair.length === 0) continue;
     const equals = pair.indexOf("=");
-    query.set(pairKey(pair, equals), pairValue(pair, equals));
+    const key = decodeFormComponent(equals === -1 ? pair : pair.slice(0, equals));
+    const value = equals === -1 ? "" : decodeFormComponent(pair.slice(equals + 1));
+    query.set(key, value);
   }
   return query;
 }
@@ -77,13 +70,22 @@ export function firstPresent(query: Query, keys: readonly string[]): string | un
   return undefined;
 }
 
-/** The first value of one parameter of a raw query, decoded as parseQuery decodes it; undefined when absent. */
+/**
+ * The first value of one parameter of a raw query, decoded as parseQuery decodes it; undefined when
+ * absent. Only a key with an escape or a `+` is decoded to be compared.
+ */
 export function firstValue(raw: string, name: string): string | undefined {
-  if (raw.length === 0) return undefined;
-  for (const pair of raw.split("&")) {
-    if (pair.length === 0) continue;
-    const equals = pair.indexOf("=");
-    if (pairKey(pair, equals) === name) return pairValue(pair, equals);
+  let start = 0;
+  while (start < raw.length) {
+    const amp = raw.indexOf("&", start);
+    const end = amp === -1 ? raw.length : amp;
+    const equals = raw.indexOf("=", start);
+    const keyEnd = equals === -1 || equals > end ? end : equals;
+    const key = raw.slice(start, keyEnd);
+    if (key === name || ((key.includes("%") || key.includes("+")) && decodeFormComponent(key) === name)) {
+      if (end > start) return keyEnd === end ? "" : decodeFormComponent(raw.slice(keyEnd + 1, end));
+    }
+    start = end + 1;
   }
   return undefined;
 }
