@@ -100,7 +100,7 @@ group("event string", () => {
       lookupKey: "0123456789abcdef0123456789abcdef",
       partnerData: "KnyoL4mqqSmfUUnbPuIHfp5z",
       redirectUrl: link.targetUrl.default,
-      redirectPerClick: false,
+      redirectEncoded: undefined,
       reqparams: "creative=interstitial&os_version=14",
     });
     do_not_optimize(eventLine(request.ip, 1764310256, query, request.userAgent));
@@ -141,7 +141,7 @@ group("target → Location (macros, Play referrer)", () => {
     lookupKey: "0123456789abcdef0123456789abcdef",
     partnerData: "KnyoL4mqqSmfUUnbPuIHfp5z",
     redirectUrl: undefined,
-    redirectPerClick: false,
+    redirectEncoded: undefined,
     reqparams: "",
   };
   const targets = (kind: (url: string) => boolean) =>
@@ -161,7 +161,8 @@ group("target → Location (macros, Play referrer)", () => {
     const next = cycle(chosen);
     bench(name, () => {
       const { link, url, rawQuery } = next();
-      do_not_optimize(locate(link, url, fields, "android", 1764310256, rawQuery));
+      locate(link, url, fields, "android", 1764310256, rawQuery);
+      do_not_optimize(fields.redirectUrl);
     });
   }
 });

@@ -81,18 +81,12 @@ export function createClickComposer(options: ClickComposerOptions) {
       lookupKey,
       partnerData: firstPresent(query, PARTNER_DATA_KEYS),
       redirectUrl: target ?? notFoundUrl,
-      redirectPerClick: false,
+      redirectEncoded: undefined,
       reqparams: reqparams(query),
     };
     // The Location is built from the event's own values (its click_id among them), so that the
     // event says exactly where the person went.
-    if (target !== undefined) {
-      const location = locate(link, target, fields, platform, seconds, request.rawQuery);
-      if (location !== target) {
-        fields.redirectUrl = location;
-        fields.redirectPerClick = true;
-      }
-    }
+    if (target !== undefined) locate(link, target, fields, platform, seconds, request.rawQuery);
     return {
       event: eventLine(request.ip, seconds, eventQuery(link, fields), request.userAgent),
       platform,

@@ -3,12 +3,15 @@ import { encodeComponent } from "./encoding";
 import type { ClickFields } from "./event";
 import { perLinkUrl } from "./link-cache";
 import { expandTemplate, templateOf } from "./macros";
-import { isPlayListing, referrerSlot, withPlayReferrer } from "./play-referrer";
+import { isPlayListing, type ReferrerSlot, referrerSlot, withPlayReferrer } from "./play-referrer";
 
 /**
  * How the chosen target becomes the Location: its macros replaced by this click's values, then,
- * with PLAY_REFERRER on, the click id put into a Google Play listing's install referrer. A target
- * with neither is the Location as it is, the same string.
+ * with PLAY_REFERRER on, the click id put into a Google Play listing's install referrer.
+ *
+ * Sets `fields.redirectUrl` to the Location and, when that carries this click's own values,
+ * `fields.redirectEncoded` to the event's value for it. A target with neither macros nor a listing
+ * leaves both as they are: the Location is the target, the same string.
  */
 export type Locate = (
   link: CampaignLink,
@@ -17,9 +20,20 @@ export type Locate = (
   platform: string,
   unixSeconds: number,
   rawQuery: string,
-) => string;
+) => void;
 
-const slotOf = perLinkUrl(referrerSlot);
+interface EncodedSlot extends ReferrerSlot {
+  encodedHead: string;
+  encodedTail: string;
+}
+
+// A listing's slot, and its pieces encoded for the event, once per link object and target.
+const slotOf = perLinkUrl((url): EncodedSlot | undefined => {
+  const slot = referrerSlot(url);
+  return (
+    slot && { ...slot, encodedHead: encodeComponent(slot.head), encodedTail: encodeComponent(slot.tail) }
+  );
+});
 
 export function createLocator(options: { playReferrer: boolean }): Locate {
   const { playReferrer } = options;
@@ -28,12 +42,19 @@ export function createLocator(options: { playReferrer: boolean }): Locate {
     if (target.includes("{")) {
       const template = templateOf(link, target);
       if (template !== undefined) {
-        const url = expandTemplate(template, { link, fields, platform, unixSeconds, rawQuery });
-        return playReferrer ? withPlayReferrer(url, fields.clickId) : url;
+        const expanded = expandTemplate(template, { link, fields, platform, unixSeconds, rawQuery });
+        const url = playReferrer ? withPlayReferrer(expanded.url, fields.clickId) : expanded.url;
+        fields.redirectUrl = url;
+        fields.redirectEncoded = url === expanded.url ? expanded.encoded : encodeComponent(url);
+        return;
       }
     }
-    if (!playReferrer || !isPlayListing(target)) return target;
+    if (!playReferrer || !isPlayListing(target)) return;
     const slot = slotOf(link, target);
-    return slot === undefined ? target : `${slot.head}${encodeComponent(fields.clickId)}${slot.tail}`;
+    if (slot === undefined) return;
+    // The URL is ASCII: encoded piece by piece it is the same as encoded whole.
+    const clickId = encodeComponent(fields.clickId);
+    fields.redirectUrl = `${slot.head}${clickId}${slot.tail}`;
+    fields.redirectEncoded = `${slot.encodedHead}${encodeComponent(clickId)}${slot.encodedTail}`;
   };
 }

@@ -39,7 +39,15 @@ type Macro = { kind: "field"; name: FieldMacro } | { kind: "query"; parameter: s
 /** A target split at its macros: `literals[0] macro[0] literals[1] … literals[n]`. */
 export interface Template {
   literals: string[];
+  /** Each literal encoded as the event encodes redirect_url, so the event's value is built in pieces too. */
+  encodedLiterals: string[];
   macros: Macro[];
+}
+
+/** A target with this click's values: the Location, and the same URL encoded as one component. */
+export interface Expanded {
+  url: string;
+  encoded: string;
 }
 
 /** What a click gives its macros. */
@@ -77,7 +85,7 @@ export function parseTemplate(url: string): Template | undefined {
   }
   if (macros.length === 0) return undefined;
   literals.push(url.slice(last));
-  return { literals, macros };
+  return { literals, encodedLiterals: literals.map(encodeComponent), macros };
 }
 
 /** Parsed once per link object and target, not once per click. */
@@ -116,17 +124,23 @@ function fieldValue(name: FieldMacro, source: MacroSource): string | null | unde
   }
 }
 
-/** The target with every macro replaced by this click's value; a missing value is empty. */
-export function expandTemplate(template: Template, source: MacroSource): string {
-  const { literals, macros } = template;
+/**
+ * The target with every macro replaced by this click's value (a missing value is empty). The URL is
+ * ASCII, so encoding it piece by piece gives the same bytes as encoding it whole, for less.
+ */
+export function expandTemplate(template: Template, source: MacroSource): Expanded {
+  const { literals, encodedLiterals, macros } = template;
   let url = literals[0] as string;
+  let encoded = encodedLiterals[0] as string;
   for (let i = 0; i < macros.length; i++) {
     const macro = macros[i] as Macro;
-    const value =
+    const raw =
       macro.kind === "field" ? fieldValue(macro.name, source) : firstValue(source.rawQuery, macro.parameter);
-    url += `${encodeComponent(value ?? "")}${literals[i + 1]}`;
+    const value = encodeComponent(raw ?? "");
+    url += `${value}${literals[i + 1]}`;
+    encoded += `${encodeComponent(value)}${encodedLiterals[i + 1]}`;
   }
-  return url;
+  return { url, encoded };
 }
 
 /** The target with every macro empty: what a target with macros is, before any click. */

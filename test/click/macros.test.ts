@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { encodeComponent } from "../../src/click/encoding";
 import type { ClickFields } from "../../src/click/event";
 import {
   expandTemplate,
@@ -33,7 +34,7 @@ const fields: ClickFields = {
   lookupKey: "eb2e4ebe9bf98f8c92efc5f2cb468b18",
   partnerData: "pd/1",
   redirectUrl: undefined,
-  redirectPerClick: false,
+  redirectEncoded: undefined,
   reqparams: "",
 };
 
@@ -47,7 +48,11 @@ const source: MacroSource = {
 
 function expand(url: string, from: MacroSource = source): string {
   const template = parseTemplate(url);
-  return template === undefined ? url : expandTemplate(template, from);
+  if (template === undefined) return url;
+  const expanded = expandTemplate(template, from);
+  // Built in pieces, the event's value must be the Location encoded whole.
+  expect(expanded.encoded).toBe(encodeComponent(expanded.url));
+  return expanded.url;
 }
 
 describe("macros", () => {

@@ -167,12 +167,13 @@ describe("the Location of a target with macros, whatever the click sends", () =>
           expect(event.params.get("redirect_url")).toBe(location);
           const url = new URL(location);
           const sub1 = firstValue(rawQuery, "sub1") ?? "";
+          const clickId = event.params.get("click_id") as string;
           if (userAgent === "") {
-            expect(url.searchParams.get("c")).toBe(event.params.get("click_id"));
+            expect(url.searchParams.get("c")).toBe(clickId);
             expect(url.searchParams.get("s")).toBe(sub1.toWellFormed());
           } else {
             const referrer = new URLSearchParams(url.searchParams.get("referrer") ?? "");
-            expect(referrer.get("click_id")).toBe(event.params.get("click_id"));
+            expect(referrer.get("click_id")).toBe(clickId);
             expect(referrer.get("n")).toBe("net");
           }
         },
