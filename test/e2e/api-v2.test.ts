@@ -145,7 +145,11 @@ describe("v2 signed API", () => {
         signaturePrefix: old.headers["x-api-signature"]?.slice(3, 11),
       },
     ]);
-    const secondLines = second.output().split("\n").slice(secondMark);
+    // The other process's log arrives through a pipe, a moment after its answer.
+    const secondLines = await waitFor("the other process's rejection", () => {
+      const lines = second.output().split("\n").slice(secondMark);
+      return rejections(lines).length > 0 ? lines : undefined;
+    });
     expect(rejections(secondLines)).toMatchObject([{ level: "warn", reason: "replayed", scheme: "v2" }]);
   });
 
