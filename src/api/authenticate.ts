@@ -41,8 +41,8 @@ export type Verdict =
   | { ok: true; scheme: "v2"; signature: string; expiresAtMs: number }
   | { ok: false; rejection: RejectionDetails };
 
-/** How much of a signature a log line may show. */
-export const SIGNATURE_PREFIX_LENGTH = 8;
+// How much of a signature a log line may show.
+const SIGNATURE_PREFIX_LENGTH = 8;
 // Unix seconds, written the one way (no sign, no leading zero): the signed text is the header as sent.
 const UNIX_SECONDS = /^(0|[1-9][0-9]{0,11})$/;
 
@@ -94,4 +94,9 @@ export function authenticate(
     return refuse({ reason: "stale_timestamp", ...v2, skewSeconds });
   }
   return { ok: true, scheme: "v2", signature: given, expiresAtMs: (timestamp + V2_WINDOW_SECONDS) * 1000 };
+}
+
+/** A correct v2 signature the replay guard had already seen. */
+export function replayed(signature: string): RejectionDetails {
+  return { reason: "replayed", scheme: "v2", signaturePrefix: prefixOf(signature) };
 }

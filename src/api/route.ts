@@ -4,13 +4,27 @@ import type { App, AppEnv, Services } from "../app";
 import { MAX_BODY_BYTES } from "../http/limits";
 import { parseLinkId, parseLinkJson } from "../links/validation";
 import type { ApiAction, ApiResult } from "../metrics/metrics";
-import { authenticate, type RejectionDetails, SIGNATURE_PREFIX_LENGTH } from "./authenticate";
+import { type ApiCredentials, authenticate, type RejectionDetails, replayed } from "./authenticate";
 
 type Form = Record<string, string | File | (string | File)[]>;
 
 function field(form: Form, name: string): string | undefined {
   const value = form[name];
   return typeof value === "string" ? value : undefined;
+}
+
+/** What the signature schemes look at, as the request sent it. */
+function credentials(c: Context<AppEnv>, body: Uint8Array, form: Form): ApiCredentials {
+  return {
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    body,
+    timestamp: c.req.header("x-api-timestamp"),
+    signature: c.req.header("x-api-signature"),
+    salt: c.req.header("x-api-salt"),
+    pepper: field(form, "pepper"),
+    payload: field(form, "campaign_link"),
+  };
 }
 
 function badRequest(c: Context<AppEnv>, fieldName: string, message: string) {
@@ -80,31 +94,14 @@ export function registerApiRoutes(app: App, services: Services): void {
       }
       const payload = field(form, "campaign_link");
       if (secret !== undefined) {
-        const verdict = authenticate(
-          {
-            method: c.req.method,
-            path: new URL(c.req.url).pathname,
-            body,
-            timestamp: c.req.header("x-api-timestamp"),
-            signature: c.req.header("x-api-signature"),
-            salt: c.req.header("x-api-salt"),
-            pepper: field(form, "pepper"),
-            payload,
-          },
-          secret,
-          config.apiSignature,
-          Date.now(),
-        );
+        const now = Date.now();
+        const verdict = authenticate(credentials(c, body, form), secret, config.apiSignature, now);
         if (!verdict.ok) return reject(c, action, verdict.rejection);
         if (
           verdict.scheme === "v2" &&
-          !(await replayGuard.claim(verdict.signature, verdict.expiresAtMs, Date.now()))
+          !(await replayGuard.claim(verdict.signature, verdict.expiresAtMs, now))
         ) {
-          return reject(c, action, {
-            reason: "replayed",
-            scheme: "v2",
-            signaturePrefix: verdict.signature.slice(0, SIGNATURE_PREFIX_LENGTH),
-          });
+          return reject(c, action, replayed(verdict.signature));
         }
       }
       if (payload === undefined) {
