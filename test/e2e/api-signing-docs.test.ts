@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningService } from "../../src/server";
-import { click, LogLines, runCommand, startTestService, tempDir } from "../support/service";
+import { sharedPostgres } from "../support/postgres";
+import { click, LogLines, migrate, runCommand, startTestService, tempDir } from "../support/service";
 
-// The embedded database starts here, and bash, openssl, curl and bun run: more than 5 s on a busy machine.
+// PostgreSQL starts here, and bash, openssl, curl and bun run: more than 5 s on a busy machine.
 setDefaultTimeout(30_000);
 
 const SECRET = "docs-example-secret";
@@ -24,7 +25,9 @@ let service: RunningService;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  service = await startTestService({ API_SECRET_KEY: SECRET }, logs);
+  const database = await (await sharedPostgres()).createDatabase();
+  await migrate(database);
+  service = await startTestService({ DATABASE_URL: database, API_SECRET_KEY: SECRET }, logs);
   env = { CLICKS_URL: service.url, API_SECRET_KEY: SECRET };
 });
 
