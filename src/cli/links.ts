@@ -8,25 +8,26 @@ import { parseLinkJson } from "../links/validation";
 import type { ApiAction } from "../metrics/metrics";
 
 /**
- * `bun run links create|list|delete`: manages campaign links on whichever database is configured,
+ * `npm run links create|list|delete`: manages campaign links on whichever database is configured,
  * with the same validation as the API; with `--api URL`, through the link API of a running service
  * instead, signed the v2 way with API_SECRET_KEY (the reference client for integrators).
  */
 const USAGE = `usage:
-  bun run links create '<link JSON, as the API takes it>'
-  bun run links list
-  bun run links delete <id>
-
-  bun run links create --api <service URL> '<link JSON>'
-  bun run links delete --api <service URL> <id>
+  npm run links create '<link JSON, as the API takes it>'
+  npm run links list
+  npm run links delete <id>
+  npm run links -- create --api <service URL> '<link JSON>'
+  npm run links -- delete --api <service URL> <id>
+  npm run links -- --help
 
 Without --api, the links are changed in the database itself (DATABASE_URL, or the embedded one
 under DATA_DIR while no service runs on it). With --api, through the link API of a running
-service, each request signed the v2 way with API_SECRET_KEY.
+service, each request signed the v2 way with API_SECRET_KEY. (npm passes options such as --api
+on only after --.)
 
 example:
-  bun run links create '{"id":1,"campaign":"spring","network":"adnet","target_url":{"ios":"https://apps.apple.com/app/id123","android":"https://play.google.com/store/apps/details?id=com.example","default":"https://example.com"}}'
-  API_SECRET_KEY=… bun run links delete --api https://clicks.example.com 1`;
+  npm run links create '{"id":1,"campaign":"spring","network":"adnet","target_url":{"ios":"https://apps.apple.com/app/id123","android":"https://play.google.com/store/apps/details?id=com.example","default":"https://example.com"}}'
+  API_SECRET_KEY=… npm run links -- delete --api https://clicks.example.com 1`;
 
 function fail(message: string): never {
   console.error(message);
@@ -100,7 +101,7 @@ async function throughApi(base: string, command: string, argument: string | unde
     fail(`--api ${JSON.stringify(base)}: must be the service's http(s) URL, e.g. http://127.0.0.1:2343`);
   }
   if (command === "list") {
-    fail("the link API has no list: run `bun run links list` where the database is (DATABASE_URL)");
+    fail("the link API has no list: run `npm run links list` where the database is (DATABASE_URL)");
   }
   const secret = loadConfig().apiSecretKey;
   if (secret === undefined)

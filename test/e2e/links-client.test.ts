@@ -103,7 +103,7 @@ describe("links usage", () => {
   test("--help prints the usage and exits 0; no command exits 2", async () => {
     const help = await links(["--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("bun run links create --api <service URL> '<link JSON>'");
+    expect(help.stdout).toContain("npm run links -- create --api <service URL> '<link JSON>'");
     expect(help.stderr).toBe("");
     const none = await links([]);
     expect(none.code).toBe(2);
