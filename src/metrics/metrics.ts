@@ -53,6 +53,14 @@ export interface LinkCacheStats {
   unasked: number;
 }
 
+/** What the metrics read of the link cache at scrape time. */
+export interface LinkCacheGauges {
+  readonly size: number;
+  readonly stats: LinkCacheStats;
+  readonly followsEveryChange: boolean;
+  readonly loadedAtMs: number;
+}
+
 /** The durable spool's size, read at scrape time. */
 export interface SpoolGauges {
   readonly pendingEvents: number;
@@ -181,13 +189,29 @@ export class Metrics {
     };
   }
 
-  watchLinkCache(cache: { readonly size: number; readonly stats: LinkCacheStats }): void {
+  watchLinkCache(cache: LinkCacheGauges): void {
     new Gauge({
       name: "clicks_link_cache_links",
       help: "Campaign links held in memory.",
       registers: [this.registry],
       collect() {
         this.set(cache.size);
+      },
+    });
+    new Gauge({
+      name: "clicks_link_changes_followed",
+      help: "1 while every link change reaches this instance as it happens (the change feed is live and a reload since its connection succeeded), else 0: changes then arrive with the next reload.",
+      registers: [this.registry],
+      collect() {
+        this.set(cache.followsEveryChange ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "clicks_links_loaded_timestamp_seconds",
+      help: "When every link was last read from the database (Unix seconds), 0 before the first load.",
+      registers: [this.registry],
+      collect() {
+        this.set(cache.loadedAtMs / 1000);
       },
     });
     new Counter<"result">({
@@ -220,6 +244,31 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(spool.bytes);
+      },
+    });
+  }
+
+  /** Clicks no clickstore node and no spool could take (lost), as the clickstore tallies them. */
+  watchDroppedClicks(dropped: () => number): void {
+    new Counter({
+      name: "clicks_dropped_total",
+      help: "Clicks lost: no clickstore node took the event and the spool was full or failing (each one is logged whole at error level).",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(dropped());
+      },
+    });
+  }
+
+  /** 1 while /check answers 200 (links loaded and a node or the spool takes clicks), read at scrape time. */
+  watchReadiness(ready: () => Promise<boolean>): void {
+    new Gauge({
+      name: "clicks_ready",
+      help: "1 while /check answers 200: the links are loaded and a clickstore node or the spool takes clicks; else 0.",
+      registers: [this.registry],
+      async collect() {
+        this.set((await ready()) ? 1 : 0);
       },
     });
   }

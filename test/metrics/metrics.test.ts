@@ -103,11 +103,19 @@ describe("clickstore nodes", () => {
 describe("link cache, spool, API, invalid idfa", () => {
   test("link cache size and lookups are read from the cache at scrape time", async () => {
     const metrics = new Metrics();
-    const cache = { size: 3, stats: { hits: 5, misses: 2, knownMissing: 1, unasked: 4 } };
+    const cache = {
+      size: 3,
+      stats: { hits: 5, misses: 2, knownMissing: 1, unasked: 4 },
+      followsEveryChange: false,
+      loadedAtMs: 1_767_225_600_500,
+    };
     metrics.watchLinkCache(cache);
     cache.stats.hits++;
+    cache.followsEveryChange = true;
     const result = await scrape(metrics);
     expect(result.value("clicks_link_cache_links")).toBe(3);
+    expect(result.value("clicks_link_changes_followed")).toBe(1);
+    expect(result.value("clicks_links_loaded_timestamp_seconds")).toBe(1_767_225_600.5);
     expect(result.nonZero("clicks_link_cache_lookups_total")).toEqual({
       '{result="hit"}': 6,
       '{result="miss"}': 2,
@@ -125,6 +133,22 @@ describe("link cache, spool, API, invalid idfa", () => {
     const result = await scrape(metrics);
     expect(result.value("clicks_spool_events")).toBe(12);
     expect(result.value("clicks_spool_bytes")).toBe(3456);
+  });
+
+  test("dropped clicks and readiness are read at scrape time", async () => {
+    const metrics = new Metrics();
+    let dropped = 0;
+    let ready = false;
+    metrics.watchDroppedClicks(() => dropped);
+    metrics.watchReadiness(async () => ready);
+    let result = await scrape(metrics);
+    expect(result.value("clicks_dropped_total")).toBe(0);
+    expect(result.value("clicks_ready")).toBe(0);
+    dropped = 2;
+    ready = true;
+    result = await scrape(metrics);
+    expect(result.value("clicks_dropped_total")).toBe(2);
+    expect(result.value("clicks_ready")).toBe(1);
   });
 
   test("API requests by action and result, every series present from the start", async () => {
