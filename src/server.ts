@@ -10,6 +10,7 @@ import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
+import { checkClicks } from "./http/check";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
 import { readTlsFiles } from "./http/tls";
@@ -160,6 +161,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     readiness: linkSync,
   };
+  metrics.watchReadiness(async () => (await checkClicks(services)).notReady === undefined);
   const app = createApp(services);
 
   // First, so that a taken METRICS_PORT stops the start before the public ports open.
