@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Server } from "bun";
+import { createReplayGuard } from "./api/replay-guard";
 import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
@@ -9,6 +10,7 @@ import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
+import { checkClicks } from "./http/check";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
 import { readTlsFiles } from "./http/tls";
@@ -94,6 +96,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     shutdownGraceMs: config.shutdownGraceMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
+    apiSignature: config.apiSignature,
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
@@ -148,6 +151,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     logger,
     links,
     repository,
+    replayGuard: createReplayGuard(database.db),
     clickstore,
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
@@ -158,6 +162,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     readiness: linkSync,
   };
+  metrics.watchReadiness(async () => (await checkClicks(services)).notReady === undefined);
   const app = createApp(services);
 
   // First, so that a taken METRICS_PORT stops the start before the public ports open.
