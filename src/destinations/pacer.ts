@@ -8,6 +8,7 @@ export class HostPacer {
   constructor(
     private readonly intervalMs = 1_000,
     private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => Bun.sleep(ms),
   ) {}
 
   /** Resolves when a request to `host` may go; no other caller gets a slot within the interval. */
@@ -15,7 +16,7 @@ export class HostPacer {
     const now = this.now();
     const at = Math.max(now, this.next.get(host) ?? 0);
     this.next.set(host, at + this.intervalMs);
-    if (at > now) await Bun.sleep(at - now);
+    if (at > now) await this.sleep(at - now);
   }
 
   /** Forgets hosts whose last slot has passed, so the map holds only the hosts in use. */
