@@ -1,5 +1,6 @@
 import type { AdvisoryLock } from "../db/database";
 import type { CampaignLink } from "../db/schema";
+import { within } from "../links/within";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics/metrics";
 import { HostPacer } from "./pacer";
@@ -11,6 +12,9 @@ import { nextStatus } from "./verdict";
 
 /** The advisory lock whose holder checks: "clkd". */
 export const CHECKER_LOCK_KEY = 0x636c6b64;
+
+/** The longest a stop waits for the round under way to notice. */
+const STOP_WAIT_MS = 2_000;
 
 /** Hosts checked at the same time; each host's own checks run one after another at its pace. */
 const PARALLEL_HOSTS = 16;
@@ -42,6 +46,7 @@ function hostOf(target: string): string {
  */
 export class DestinationChecker {
   private readonly pacer = new HostPacer();
+  private readonly stopping = new AbortController();
   private readonly probe: ProbeOptions;
   private readonly retryMs: number;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -50,7 +55,11 @@ export class DestinationChecker {
   private stopped = false;
 
   constructor(private readonly options: CheckerOptions) {
-    this.probe = { pacer: this.pacer, ...(options.ca === undefined ? {} : { ca: options.ca }) };
+    this.probe = {
+      pacer: this.pacer,
+      signal: this.stopping.signal,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+    };
     // A machine that does not check asks for the lock this often, so a takeover takes seconds.
     this.retryMs = Math.min(options.intervalMs, 5_000);
   }
@@ -59,10 +68,12 @@ export class DestinationChecker {
     this.schedule(0);
   }
 
+  /** Cuts the checks under way; a round's writes end with them (a pacer's wait lasts a second at most). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    this.stopping.abort();
+    if (this.running) await within(this.running, STOP_WAIT_MS, () => undefined);
     await this.options.lock.close();
   }
 

@@ -18,6 +18,8 @@ export interface ProbeOptions {
   maxBodyBytes?: number;
   /** Certificates trusted instead of the system store: for tests with their own CA only. */
   ca?: string;
+  /** Aborts the request under way (the service is stopping). */
+  signal?: AbortSignal;
 }
 
 // Devices of the platforms the links name, so a store or landing page answers as it would a person.
@@ -113,7 +115,9 @@ export async function checkDestination(
     await pacer.slot(url.host);
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      response = await fetch(url, { ...init, signal });
     } catch (error) {
       return classifyError(error);
     }

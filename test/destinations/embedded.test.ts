@@ -2,6 +2,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { RunningService } from "../../src/server";
 import { createLink } from "../support/api";
 import { DestinationServer } from "../support/destinations";
+import { deleteLink } from "../support/link-changes";
 import { Scrape } from "../support/metrics";
 import { waitFor } from "../support/ports";
 import { click, LogLines, startTestService } from "../support/service";
@@ -89,6 +90,15 @@ describe("the embedded database: the one process checks", () => {
       expect.objectContaining({ level: "info", url: app, state: "alive", reason: "200", links: [7] }),
     ]);
     expect((await scrape(service)).value("clicks_destinations", { state: "dead" })).toBe(0);
+
+    // A link gone: its destinations are no longer checked, nor counted.
+    await deleteLink(service.url, SECRET, 7);
+    await waitFor(
+      "the destinations forgotten",
+      async () => (await scrape(service)).value("clicks_destinations", { state: "alive" }) === 0 || undefined,
+      10_000,
+      50,
+    );
   });
 
   test("DEAD_DESTINATION_FALLBACK=off: detected, counted and logged, but clicks go where they always did", async () => {

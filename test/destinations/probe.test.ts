@@ -109,6 +109,21 @@ describe("a check against a destination on loopback", () => {
     expect(Date.now() - started).toBeLessThan(2_500);
   });
 
+  test("a timeout stays a timeout when the check can also be cut; a cut ends the check at once", async () => {
+    site.set("/slower", { hangMs: 3_000 });
+    const stopping = new AbortController();
+    expect(await check(site.url("/slower"), "default", { timeoutMs: 200, signal: stopping.signal })).toEqual({
+      outcome: "inconclusive",
+      reason: "timeout",
+    });
+    const started = Date.now();
+    setTimeout(() => stopping.abort(), 100);
+    expect((await check(site.url("/slower"), "default", { signal: stopping.signal })).outcome).toBe(
+      "inconclusive",
+    );
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
   test("connection refused is inconclusive", async () => {
     expect(await check(`http://127.0.0.1:${freePort()}/`)).toEqual({
       outcome: "inconclusive",
