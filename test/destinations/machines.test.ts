@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import postgres from "postgres";
-import { openPostgres } from "../../src/db/database";
-import type { NewCampaignLink } from "../../src/db/schema";
-import { createLinkRepository } from "../../src/links/repository";
 import { parseEvent } from "../support/consumer";
 import { DestinationServer } from "../support/destinations";
 import { linksCli } from "../support/link-changes";
+import { insertLinks } from "../support/links";
 import { waitFor } from "../support/ports";
 import { PostgresServer } from "../support/postgres";
 import { RedisServer } from "../support/redis";
@@ -27,16 +25,6 @@ const site = new DestinationServer();
 const processes: ServiceProcess[] = [];
 let a: ServiceProcess;
 let b: ServiceProcess;
-
-async function insertLinks(url: string, links: NewCampaignLink[]): Promise<void> {
-  const database = openPostgres(url);
-  try {
-    const repository = createLinkRepository(database.db);
-    for (const link of links) await repository.upsert(link);
-  } finally {
-    await database.close();
-  }
-}
 
 async function stateOf(url: string): Promise<string | undefined> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
