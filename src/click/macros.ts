@@ -68,23 +68,57 @@ function macroOf(inside: string): Macro | undefined {
   return undefined;
 }
 
-/** The target's macros; undefined when it has none. A token that is no macro stays as it is. */
-export function parseTemplate(url: string): Template | undefined {
+type LinkMacro = "campaign_link_id" | "campaign" | "adgroup" | "ad" | "network";
+const LINK_MACROS: ReadonlySet<string> = new Set<LinkMacro>([
+  "campaign_link_id",
+  "campaign",
+  "adgroup",
+  "ad",
+  "network",
+]);
+
+function linkValue(name: LinkMacro, link: CampaignLink): string | null {
+  switch (name) {
+    case "campaign_link_id":
+      return String(link.id);
+    case "campaign":
+      return link.campaign;
+    case "adgroup":
+      return link.adgroup;
+    case "ad":
+      return link.ad;
+    case "network":
+      return link.network;
+  }
+}
+
+/**
+ * The target's macros; undefined when it has none. A token that is no macro stays as it is. With
+ * the link, its own values (the same for every click) are written into the literals here.
+ */
+export function parseTemplate(url: string, link?: CampaignLink): Template | undefined {
   if (!url.includes("{")) return undefined;
   const literals: string[] = [];
   const macros: Macro[] = [];
   let literal = "";
   let last = 0;
+  let found = false;
   for (const match of url.matchAll(TOKEN)) {
     const macro = macroOf(match[1] as string);
     if (macro === undefined) continue;
-    literals.push(literal + url.slice(last, match.index));
-    literal = "";
-    macros.push(macro);
+    found = true;
+    literal += url.slice(last, match.index);
     last = match.index + match[0].length;
+    if (link !== undefined && macro.kind === "field" && LINK_MACROS.has(macro.name)) {
+      literal += encodeComponent(linkValue(macro.name as LinkMacro, link) ?? "");
+    } else {
+      literals.push(literal);
+      literal = "";
+      macros.push(macro);
+    }
   }
-  if (macros.length === 0) return undefined;
-  literals.push(url.slice(last));
+  if (!found) return undefined;
+  literals.push(literal + url.slice(last));
   return { literals, encodedLiterals: literals.map(encodeComponent), macros };
 }
 
@@ -103,16 +137,6 @@ function fieldValue(name: FieldMacro, source: MacroSource): string | null | unde
       return source.fields.lookupKey;
     case "platform":
       return source.platform;
-    case "campaign_link_id":
-      return String(source.link.id);
-    case "campaign":
-      return source.link.campaign;
-    case "adgroup":
-      return source.link.adgroup;
-    case "ad":
-      return source.link.ad;
-    case "network":
-      return source.link.network;
     case "click":
       return source.fields.click;
     case "partner_data":
@@ -121,6 +145,8 @@ function fieldValue(name: FieldMacro, source: MacroSource): string | null | unde
       return source.fields.createdAt;
     case "unix":
       return String(source.unixSeconds);
+    default:
+      return linkValue(name, source.link);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type MacroSource,
   macroProblem,
   parseTemplate,
+  type Template,
   templateOf,
   withEmptyMacros,
 } from "../../src/click/macros";
@@ -139,6 +140,18 @@ describe("macros", () => {
       "https://x//?c=&s=&j={%22a%22}",
     );
     expect(withEmptyMacros("https://x/plain")).toBe("https://x/plain");
+  });
+
+  test("the link's own values, written in once per link, give the same Location and encoding", () => {
+    const url = `https://x/${every.map(([macro]) => macro).join("/")}?n={network}#{ad}`;
+    const bound = templateOf(link, url);
+    expect(bound?.macros.length).toBeLessThan(parseTemplate(url)?.macros.length ?? 0);
+    expect(bound && expandTemplate(bound, source)).toEqual(
+      expandTemplate(parseTemplate(url) as Template, source),
+    );
+    const onlyLink = templateOf(link, "https://x/{campaign}/{campaign_link_id}");
+    expect(onlyLink?.macros).toEqual([]);
+    expect(onlyLink && expandTemplate(onlyLink, source).url).toBe("https://x/spring%20sale/42");
   });
 
   test("parsed once per link object and target", () => {
