@@ -2,7 +2,7 @@ import { loadConfig } from "../config";
 import { openDatabase } from "../db/database";
 import type { CampaignLink } from "../db/schema";
 import { createLinkRepository } from "../links/repository";
-import { parseLinkJson } from "../links/validation";
+import { parseIdArgument, parseLinkJson } from "../links/validation";
 
 /**
  * `bun run links create|list|delete`: manages campaign links on whichever database is configured,
@@ -48,9 +48,10 @@ try {
     if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
     console.log(describe(await repository.upsert(parsed.link)));
   } else {
-    const id = Number(argument);
-    if (!argument || !Number.isSafeInteger(id)) fail(USAGE);
-    console.log((await repository.remove(id)) ? `deleted ${id}` : `no link ${id}`);
+    if (!argument) fail(USAGE);
+    const parsed = parseIdArgument(argument);
+    if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
+    console.log((await repository.remove(parsed.id)) ? `deleted ${parsed.id}` : `no link ${parsed.id}`);
   }
 } finally {
   await database.close();
