@@ -29,8 +29,17 @@ function describe(link: CampaignLink): string {
   return `${link.id}\t${fields}\t${targets}`;
 }
 
-const [command, argument] = process.argv.slice(2);
+const [command, argument = ""] = process.argv.slice(2);
 if (command !== "create" && command !== "list" && command !== "delete") fail(USAGE);
+if (command !== "list" && !argument) fail(USAGE);
+// Judged before the database is opened: a refused argument needs none.
+const parsed =
+  command === "create"
+    ? parseLinkJson(argument)
+    : command === "delete"
+      ? parseIdArgument(argument)
+      : undefined;
+if (parsed && !parsed.ok) fail(`${parsed.field} ${parsed.message}`);
 
 const config = loadConfig();
 const database = await openDatabase(config).catch((error: unknown) =>
@@ -38,19 +47,13 @@ const database = await openDatabase(config).catch((error: unknown) =>
 );
 const repository = createLinkRepository(database.db);
 try {
-  if (command === "list") {
+  if (parsed === undefined) {
     const links = await repository.all();
     for (const link of links.sort((a, b) => a.id - b.id)) console.log(describe(link));
     console.error(`${links.length} link(s)`);
-  } else if (command === "create") {
-    if (!argument) fail(USAGE);
-    const parsed = parseLinkJson(argument);
-    if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
+  } else if ("link" in parsed) {
     console.log(describe(await repository.upsert(parsed.link)));
-  } else {
-    if (!argument) fail(USAGE);
-    const parsed = parseIdArgument(argument);
-    if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
+  } else if ("id" in parsed) {
     console.log((await repository.remove(parsed.id)) ? `deleted ${parsed.id}` : `no link ${parsed.id}`);
   }
 } finally {
