@@ -12,7 +12,7 @@ import type { RedisServer } from "./redis";
  * Hostile links: fast-check generators of what a holder of the API secret (or a buggy analytics
  * tool) can send to the link API, signed, and the check that the service answered each properly:
  * 200 or 400, never a 5xx; a link whose strings the database cannot keep exactly is refused; an
- * accepted one is stored exactly as sent and clicked into a well-formed event. Shared by the
+ * accepted one is stored exactly as sent and clicked into a well-formed event, then deleted. Shared by the
  * property tests (test/hostile/) and the seeded fuzz run (bench/fuzz.ts).
  */
 
@@ -277,5 +277,9 @@ export async function runHostileLink(
       }
     }
   }
+  // Gone again, through the API so that this service forgets it before answering: an id a hostile
+  // click then aims at as unknown must still be unknown.
+  const removed = await callApi(base, "delete", { payload: JSON.stringify({ id: link.id }), secret });
+  if (removed.status !== 200) problems.push(`delete after the case: status ${removed.status}`);
   return { status, problems };
 }
