@@ -68,7 +68,7 @@ function holderOf(lockFile: string): string {
     const pid = Number(readFileSync(lockFile, "utf8").trim().split(/\s/)[0]);
     if (Number.isInteger(pid) && pid > 0) return `process ${pid}`;
   } catch {}
-  // Read between the holder's lock and its write, or a file an older version wrote.
+  // Read in the moment between the holder taking the lock and writing its pid.
   return "another process";
 }
 
