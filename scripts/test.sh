@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 apt_packages=()
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v openssl >/dev/null || apt_packages+=(openssl)
+# test/docs/readme-blocks.test.ts runs the README's blocks, which use curl.
+command -v curl >/dev/null || apt_packages+=(curl)
 # The benchmark's smoke test (test/bench-smoke.test.ts) loads the service with wrk.
 command -v wrk >/dev/null || apt_packages+=(wrk)
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

@@ -5,16 +5,17 @@ import { createLinkRepository } from "../links/repository";
 import { parseIdArgument, parseLinkJson } from "../links/validation";
 
 /**
- * `bun run links create|list|delete`: manages campaign links on whichever database is configured,
+ * `npm run links create|list|delete`: manages campaign links on whichever database is configured,
  * with the same validation as the API.
  */
 const USAGE = `usage:
-  bun run links create '<link JSON, as the API takes it>'
-  bun run links list
-  bun run links delete <id>
+  npm run links create '<link JSON, as the API takes it>'
+  npm run links list
+  npm run links delete <id>
+  npm run links -- --help
 
 example:
-  bun run links create '{"id":1,"campaign":"spring","network":"adnet","target_url":{"ios":"https://apps.apple.com/app/id123","android":"https://play.google.com/store/apps/details?id=com.example","default":"https://example.com"}}'`;
+  npm run links create '{"id":1,"campaign":"spring","network":"adnet","target_url":{"ios":"https://apps.apple.com/app/id123","android":"https://play.google.com/store/apps/details?id=com.example","default":"https://example.com"}}'`;
 
 function fail(message: string): never {
   console.error(message);
@@ -30,6 +31,10 @@ function describe(link: CampaignLink): string {
 }
 
 const [command, argument = ""] = process.argv.slice(2);
+if (command === "--help" || command === "-h" || command === "help") {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (command !== "create" && command !== "list" && command !== "delete") fail(USAGE);
 if (command !== "list" && !argument) fail(USAGE);
 // Judged before the database is opened: a refused argument needs none.

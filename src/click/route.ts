@@ -100,7 +100,7 @@ export function registerClickRoute(app: App, services: Services): void {
 
 /**
  * The click for Bun.serve's own router (see http/listeners.ts): the hot path skips Hono's routing
- * and context (measured: the README's Performance section). Same handler, and a failure is answered as
+ * and context (measured: docs/performance.md). Same handler, and a failure is answered as
  * the app's onError answers it.
  */
 export function createDirectClickHandler(services: Services): ClickHandler {
