@@ -122,6 +122,7 @@ const app = createApp({
   logger: createLogger("silent"),
   links,
   repository,
+  replayGuard: { claim: async () => true },
   clickstore,
   composeClick: createClickComposer({ detectPlatform: createPlatformDetector(), notFoundUrl: undefined }),
   clientIp: createClientIp("off"),

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Server } from "bun";
+import { createReplayGuard } from "./api/replay-guard";
 import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
@@ -94,6 +95,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     shutdownGraceMs: config.shutdownGraceMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
+    apiSignature: config.apiSignature,
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
@@ -148,6 +150,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     logger,
     links,
     repository,
+    replayGuard: createReplayGuard(database.db),
     clickstore,
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { REJECTION_REASONS, type RejectionReason } from "../api/authenticate";
 import { KNOWN_PLATFORMS } from "../click/platform";
 import { type Cell, CellCounter, CellHistogram } from "./cells";
 
@@ -83,6 +84,7 @@ export class Metrics {
   private readonly connections: Array<{ node: string; connected: () => boolean }> = [];
   private readonly circuit: Gauge<"node" | "state">;
   private readonly apiRequests: Counter<"action" | "result">;
+  private readonly apiRejections: Counter<"reason">;
 
   constructor() {
     const registry = this.registry;
@@ -140,10 +142,17 @@ export class Metrics {
       labelNames: ["action", "result"],
       registers: [registry],
     });
+    this.apiRejections = new Counter({
+      name: "clicks_api_rejections_total",
+      help: "Link API requests answered 404 for their signature (result rejected), by reason.",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
     // Every series exists from the start, so that an alert on its increase sees the first one.
     for (const action of API_ACTIONS) {
       for (const result of API_RESULTS) this.apiRequests.inc({ action, result }, 0);
     }
+    for (const reason of REJECTION_REASONS) this.apiRejections.inc({ reason }, 0);
   }
 
   /** The hot path: one Map lookup and one `++`. `platform` is the detector's name for it. */
@@ -158,6 +167,12 @@ export class Metrics {
 
   countApiRequest(action: ApiAction, result: ApiResult): void {
     this.apiRequests.inc({ action, result });
+  }
+
+  /** A request refused for its signature: `rejected` among the requests, and why. */
+  countApiRejection(action: ApiAction, reason: RejectionReason): void {
+    this.apiRequests.inc({ action, result: "rejected" });
+    this.apiRejections.inc({ reason });
   }
 
   /** The recorder of one clickstore node; `node` is its label (no credentials). */

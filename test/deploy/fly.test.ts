@@ -262,13 +262,15 @@ describe("fly.toml's settings, driven as fly.io drives them", () => {
     const databaseUrl = await databaseWithLinks([
       { id: 5, targetUrl: { default: "https://example.com/five" } },
     ]);
+    const dataDir = tempDir();
     running = await startTestService({
       ...fly.env,
       // This machine's own ports, folders and certificate; everything else as fly.toml says.
       HOST: "127.0.0.1",
       PORT: String(freePort()),
       HTTPS_PORT: String(freePort()),
-      DATA_DIR: tempDir(),
+      DATA_DIR: dataDir,
+      SPOOL_DIR: join(dataDir, "spool"),
       TLS_CERT_FILE: pair.certFile,
       TLS_KEY_FILE: pair.keyFile,
       LOG_LEVEL: "silent",

@@ -1,5 +1,5 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { track, untrack } from "../support/cleanup";
 import { freePort, waitFor } from "../support/ports";
@@ -87,6 +87,8 @@ async function runBlock(copy: string, heading: string, port: number) {
 describe("the README's blocks run as written, top to bottom, in a fresh clone", () => {
   const copy = freshCopy();
   const port = freePort();
+  // The copy holds an embedded database by now: gone with this file, not left to the end of the run.
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
   test("your first click: a link made before the start, a click, its event, and the service stopped", async () => {
     const { code, stdout, stderr } = await runBlock(copy, "Your first click", port);
