@@ -48,7 +48,7 @@ const cells = await best("metric updates per click, cells (this service)", () =>
       stats.hits++;
       const started = performance.now();
       node.recordPush("ok", started);
-      metrics.countClick("ios", "redirected");
+      metrics.countClick("ios", "redirected", started);
     }
   }),
 );

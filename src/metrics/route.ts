@@ -37,17 +37,21 @@ export function registerMetricsRoute(
   );
 }
 
-/** The METRICS_PORT listener: GET /metrics and nothing else, for a scraper on the private network. */
+/** What the METRICS_PORT listener serves: GET /metrics and nothing else. */
+export function metricsListenerRoutes(metrics: Metrics) {
+  return { "/metrics": { GET: () => metricsResponse(metrics) } };
+}
+
+/** The METRICS_PORT listener, for a scraper on the private network. */
 export function startMetricsListener(options: {
   host: string;
   port: number;
   metrics: Metrics;
 }): Server<undefined> {
-  const { metrics } = options;
   return Bun.serve({
     hostname: options.host,
     port: options.port,
-    routes: { "/metrics": { GET: () => metricsResponse(metrics) } },
+    routes: metricsListenerRoutes(options.metrics),
     fetch: () => new Response("Not Found", { status: 404 }),
   });
 }
