@@ -11,6 +11,7 @@ import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
+import { assessReadiness, watchReadiness } from "./http/readiness";
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
@@ -40,6 +41,8 @@ export interface RunningService {
 }
 
 const READY_TIMEOUT_MS = 5_000;
+/** How often the PROXY front's port follows readiness: well within fly.io's TCP check interval. */
+const HTTPS_GATE_INTERVAL_MS = 1_000;
 /** Of the shutdown grace, what closing the stores may need after the requests are done. */
 const CLOSE_RESERVE = 0.25;
 
@@ -178,6 +181,17 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
+  const { gateHttps } = listeners;
+  let stopGate: (() => void) | undefined;
+  if (gateHttps !== undefined) {
+    // The links part is known at once: a start without them never accepts on HTTPS_PORT.
+    gateHttps(linkSync.notReadyBecause() === undefined);
+    stopGate = watchReadiness(
+      async () => (await assessReadiness(linkSync, clickstore)).ready,
+      HTTPS_GATE_INTERVAL_MS,
+      gateHttps,
+    );
+  }
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;
   const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;
@@ -195,6 +209,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     metricsUrl,
     async stop() {
+      stopGate?.();
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
       const metricsStopped = metricsServer?.stop();
       if (!(await settlesWithin(listeners.stop(), requestsMs))) {
