@@ -18,7 +18,8 @@ import { createLinkRepository } from "./links/repository";
 import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
-import { startMetricsListener } from "./metrics/route";
+import { metricsResponse, startMetricsListener } from "./metrics/route";
+import { answerMetricsRequests } from "./metrics/workers";
 
 export interface RunningService {
   app: App;
@@ -162,12 +163,19 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   };
   const app = createApp(services);
 
-  // First, so that a taken METRICS_PORT stops the start before the public ports open.
+  // First, so that a taken METRICS_PORT stops the start before the public ports open. With
+  // WORKERS=N the primary serves the port, adding up what each worker answers it.
+  const metricsPort = config.workers === 1 ? config.metricsPort : undefined;
   const metricsServer =
-    config.metricsPort === undefined
+    metricsPort === undefined
       ? undefined
-      : // Each worker counts its own clicks, so each serves them on a port of its own.
-        startMetricsListener({ host: config.host, port: config.metricsPort + worker - 1, metrics });
+      : startMetricsListener({
+          host: config.host,
+          port: metricsPort,
+          respond: () => metricsResponse(metrics),
+        });
+  const stopAnsweringMetrics =
+    config.metricsPort !== undefined && config.workers > 1 ? answerMetricsRequests(metrics) : undefined;
   let listeners: Listeners;
   try {
     listeners = startListeners(
@@ -210,6 +218,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metricsUrl,
     async stop() {
       stopGate?.();
+      stopAnsweringMetrics?.();
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
       const metricsStopped = metricsServer?.stop();
       if (!(await settlesWithin(listeners.stop(), requestsMs))) {

@@ -1,6 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { KNOWN_PLATFORMS } from "../click/platform";
-import { type Cell, CellCounter, CellHistogram } from "./cells";
+import { type Cell, CellCounter, CellHistogram, type MetricJson } from "./cells";
 
 /** How a click ended, as counted in `clicks_total`. */
 export const CLICK_OUTCOMES = ["redirected", "not_found", "unknown_link", "error"] as const;
@@ -124,6 +124,8 @@ export class Metrics {
       help: "1 while the connection to the clickstore node is up, else 0.",
       labelNames: ["node"],
       registers: [registry],
+      // WORKERS=N: 1 only while every worker's connection is up.
+      aggregator: "min",
       collect() {
         for (const { node, connected } of connections) this.set({ node }, connected() ? 1 : 0);
       },
@@ -133,6 +135,8 @@ export class Metrics {
       help: "1 for the state the node's circuit breaker is in, 0 for the others.",
       labelNames: ["node", "state"],
       registers: [registry],
+      // WORKERS=N: 1 for each state some worker's breaker is in.
+      aggregator: "max",
     });
     this.apiRequests = new Counter({
       name: "clicks_api_requests_total",
@@ -186,6 +190,8 @@ export class Metrics {
       name: "clicks_link_cache_links",
       help: "Campaign links held in memory.",
       registers: [this.registry],
+      // WORKERS=N: every worker holds every link.
+      aggregator: "max",
       collect() {
         this.set(cache.size);
       },
@@ -232,4 +238,19 @@ export class Metrics {
   async render(): Promise<string> {
     return `${await this.registry.metrics()}\n${this.pushSeconds.render()}`;
   }
+
+  /** Every metric as data, for the primary to add up over the workers (see `renderAggregate`). */
+  async json(): Promise<MetricJson[]> {
+    const histogram = this.pushSeconds.json();
+    const metrics: MetricJson[] = await this.registry.getMetricsAsJSON();
+    return histogram === undefined ? metrics : [...metrics, histogram];
+  }
+}
+
+/**
+ * The exposition of several workers' metrics as one: counters and histograms summed, gauges by
+ * their aggregator (summed unless it says otherwise), as prom-client does for cluster workers.
+ */
+export function renderAggregate(workers: MetricJson[][]): Promise<string> {
+  return AggregatorRegistry.aggregate(workers).metrics();
 }

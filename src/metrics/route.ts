@@ -37,17 +37,19 @@ export function registerMetricsRoute(
   );
 }
 
-/** The METRICS_PORT listener: GET /metrics and nothing else, for a scraper on the private network. */
+/**
+ * The METRICS_PORT listener: GET /metrics and nothing else, for a scraper on the private network.
+ * `respond` answers it: this process's metrics, or with WORKERS=N the primary's sum of its workers'.
+ */
 export function startMetricsListener(options: {
   host: string;
   port: number;
-  metrics: Metrics;
+  respond: () => Promise<Response>;
 }): Server<undefined> {
-  const { metrics } = options;
   return Bun.serve({
     hostname: options.host,
     port: options.port,
-    routes: { "/metrics": { GET: () => metricsResponse(metrics) } },
+    routes: { "/metrics": { GET: options.respond } },
     fetch: () => new Response("Not Found", { status: 404 }),
   });
 }
