@@ -120,7 +120,7 @@ describe("WORKERS=2", () => {
   test("one scrape of METRICS_PORT, served by the primary, counts the clicks of both workers exactly", async () => {
     await redis.clear();
     const metricsPort = freePort();
-    const { service } = await twoWorkers(tempDir(), { METRICS_PORT: String(metricsPort) });
+    const { service, pids } = await twoWorkers(tempDir(), { METRICS_PORT: String(metricsPort) });
     const clicks = 200;
     for (let n = 0; n < clicks; n++) {
       const response = await click(service.url, `/click/${LINK_ID}/go?click=${n}`, {
@@ -151,6 +151,17 @@ describe("WORKERS=2", () => {
     // Gauges that are not a sum: every worker holds the one link, and is connected.
     expect(scrape.value("clicks_link_cache_links")).toBe(1);
     expect(scrape.value("clicks_clickstore_connected", { node })).toBe(1);
+
+    // A worker that cannot answer: no partial sum, which would look like counters going back.
+    process.kill(pids[1] as number, "SIGSTOP");
+    try {
+      const stuck = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(stuck.status).toBe(503);
+      expect(await stuck.text()).toBe("worker 2 did not answer");
+    } finally {
+      process.kill(pids[1] as number, "SIGCONT");
+    }
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
     expect(await service.kill("SIGTERM")).toBe(0);
   });
 

@@ -178,6 +178,26 @@ describe("the PROXY front's port follows readiness", () => {
     }
   });
 
+  test("a port taken by another process while closed: reopening fails until it is free again", async () => {
+    const front = startProxyFront({
+      hostname: "127.0.0.1",
+      port: 0,
+      version: "v2",
+      target: { port: freePort(), clients: new RelayClients() },
+      logger: silent,
+    });
+    try {
+      front.accepting(false);
+      const squatter = Bun.listen({ hostname: "127.0.0.1", port: front.port, socket: { data() {} } });
+      expect(front.accepting(true)).toBe(false);
+      squatter.stop(true);
+      expect(front.accepting(true)).toBe(true);
+      expect(await tcpCheck(front.port)).toBe("open");
+    } finally {
+      front.stopAccepting();
+    }
+  });
+
   test("after the service stopped accepting for good, readiness does not open the port again", async () => {
     const front = startProxyFront({
       hostname: "127.0.0.1",
