@@ -112,6 +112,17 @@ describe("behind the PROXY front, HTTPS_PORT is closed while the machine is not 
 });
 
 describe("the PROXY front's port follows readiness", () => {
+  /** A v2 front on loopback; by default on a port of its own, relaying to nothing (no header is sent). */
+  const front = ({ port = 0, target = freePort(), reusePort = false } = {}) =>
+    startProxyFront({
+      hostname: "127.0.0.1",
+      port,
+      version: "v2",
+      target: { port: target, clients: new RelayClients() },
+      logger: silent,
+      reusePort,
+    });
+
   test("closed: refused; open again on the same port; a relayed connection outlives the closing", async () => {
     // The relay target: a plain TCP echo standing in for the TLS server.
     const echo = Bun.listen({
@@ -119,15 +130,9 @@ describe("the PROXY front's port follows readiness", () => {
       port: 0,
       socket: { data: (socket, data) => void socket.write(data) },
     });
-    const front = startProxyFront({
-      hostname: "127.0.0.1",
-      port: 0,
-      version: "v2",
-      target: { port: echo.port, clients: new RelayClients() },
-      logger: silent,
-    });
+    const relaying = front({ target: echo.port });
     try {
-      const relayed = net.connect(front.port, "127.0.0.1");
+      const relayed = net.connect(relaying.port, "127.0.0.1");
       await new Promise((resolve) => relayed.once("connect", resolve));
       relayed.write(HEADER);
       const echoed = (text: string) =>
@@ -137,35 +142,25 @@ describe("the PROXY front's port follows readiness", () => {
         });
       expect(await echoed("before")).toBe("before");
 
-      expect(front.accepting(false)).toBe(true);
-      expect(await tcpCheck(front.port)).toBe("refused");
+      expect(relaying.accepting(false)).toBe(true);
+      expect(await tcpCheck(relaying.port)).toBe("refused");
       expect(await echoed("while closed")).toBe("while closed");
 
-      expect(front.accepting(true)).toBe(true);
-      expect(await tcpCheck(front.port)).toBe("open");
+      expect(relaying.accepting(true)).toBe(true);
+      expect(await tcpCheck(relaying.port)).toBe("open");
       relayed.destroy();
     } finally {
-      front.stopAccepting();
-      front.closeAll();
+      relaying.stopAccepting();
+      relaying.closeAll();
       echo.stop(true);
     }
   });
 
   test("WORKERS>1 (SO_REUSEPORT): the port is refused only once every worker's front is closed", async () => {
     const port = freePort();
-    const target = { port: freePort(), clients: new RelayClients() };
-    const fronts = [1, 2].map(() =>
-      startProxyFront({
-        hostname: "127.0.0.1",
-        port,
-        version: "v2",
-        target,
-        logger: silent,
-        reusePort: true,
-      }),
-    );
+    const first = front({ port, reusePort: true });
+    const second = front({ port, reusePort: true });
     try {
-      const [first, second] = fronts as [(typeof fronts)[0], (typeof fronts)[0]];
       first.accepting(false);
       // The kernel hands every connection to the front still listening.
       for (let n = 0; n < 10; n++) expect(await tcpCheck(port)).toBe("open");
@@ -174,40 +169,29 @@ describe("the PROXY front's port follows readiness", () => {
       expect(first.accepting(true)).toBe(true);
       for (let n = 0; n < 10; n++) expect(await tcpCheck(port)).toBe("open");
     } finally {
-      for (const front of fronts) front.stopAccepting();
+      first.stopAccepting();
+      second.stopAccepting();
     }
   });
 
   test("a port taken by another process while closed: reopening fails until it is free again", async () => {
-    const front = startProxyFront({
-      hostname: "127.0.0.1",
-      port: 0,
-      version: "v2",
-      target: { port: freePort(), clients: new RelayClients() },
-      logger: silent,
-    });
+    const closed = front();
     try {
-      front.accepting(false);
-      const squatter = Bun.listen({ hostname: "127.0.0.1", port: front.port, socket: { data() {} } });
-      expect(front.accepting(true)).toBe(false);
+      closed.accepting(false);
+      const squatter = Bun.listen({ hostname: "127.0.0.1", port: closed.port, socket: { data() {} } });
+      expect(closed.accepting(true)).toBe(false);
       squatter.stop(true);
-      expect(front.accepting(true)).toBe(true);
-      expect(await tcpCheck(front.port)).toBe("open");
+      expect(closed.accepting(true)).toBe(true);
+      expect(await tcpCheck(closed.port)).toBe("open");
     } finally {
-      front.stopAccepting();
+      closed.stopAccepting();
     }
   });
 
   test("after the service stopped accepting for good, readiness does not open the port again", async () => {
-    const front = startProxyFront({
-      hostname: "127.0.0.1",
-      port: 0,
-      version: "v2",
-      target: { port: freePort(), clients: new RelayClients() },
-      logger: silent,
-    });
-    front.stopAccepting();
-    front.accepting(true);
-    expect(await tcpCheck(front.port)).toBe("refused");
+    const stopped = front();
+    stopped.stopAccepting();
+    stopped.accepting(true);
+    expect(await tcpCheck(stopped.port)).toBe("refused");
   });
 });
