@@ -73,7 +73,7 @@ export async function runWorkers(
       stdio: ["ignore", "inherit", "inherit"],
       env: process.env,
       // The channel the primary asks each worker's metrics over.
-      ipc: workerMetrics.received,
+      ...(metricsServer === undefined ? {} : { ipc: workerMetrics.received }),
     });
     workers.push(worker);
     void worker.exited.then((code) => {

@@ -8,7 +8,7 @@ import { Scrape } from "./support/metrics";
 import { freePort, waitFor } from "./support/ports";
 import { v2Inet } from "./support/proxy-protocol";
 import { RedisServer } from "./support/redis";
-import { click, type ServiceProcess, tempDir } from "./support/service";
+import { click, runCommand, type ServiceProcess, tempDir } from "./support/service";
 import { servedFingerprint, TestCa } from "./support/tls";
 
 // Real redis-server, PostgreSQL and three service processes per test.
@@ -163,6 +163,23 @@ describe("WORKERS=2", () => {
     }
     expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
     expect(await service.kill("SIGTERM")).toBe(0);
+  });
+
+  test("a METRICS_PORT already taken stops the primary before any worker starts", async () => {
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const { code, stdout } = await runCommand(["bun", "src/main.ts"], {
+        DATABASE_URL: database,
+        HOST: "127.0.0.1",
+        PORT: String(freePort()),
+        WORKERS: "2",
+        METRICS_PORT: String(taken.port),
+      });
+      expect(code).toBe(1);
+      expect(logLines(stdout).map((line) => line.msg)).toEqual(["METRICS_PORT could not be opened"]);
+    } finally {
+      taken.stop(true);
+    }
   });
 
   test("a worker that dies stops the other, and the primary exits 1", async () => {

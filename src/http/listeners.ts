@@ -46,7 +46,7 @@ interface HttpsListener {
   serve(material: TlsMaterial): void;
   stop(force: boolean): Promise<void>;
   /** See ProxyFront.accepting; only the PROXY front closes its port while not ready. */
-  accepting?(ready: boolean): boolean;
+  accepting?: (ready: boolean) => boolean;
 }
 
 type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?: Bun.TLSOptions };
@@ -288,10 +288,8 @@ export function startListeners(
     return "renewed";
   };
   const stopWatching = watchFiles([files.certFile, files.keyFile], () => void reloadTls(), logger);
-  const gateHttps =
-    https.accepting === undefined
-      ? undefined
-      : gate((ready) => https.accepting?.(ready) ?? true, https.port, logger);
+  const { accepting } = https;
+  const gateHttps = accepting === undefined ? undefined : gate(accepting, https.port, logger);
 
   return {
     http,
