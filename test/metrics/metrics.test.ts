@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { detectPlatform, KNOWN_PLATFORMS } from "../../src/click/platform";
-import { Metrics, UNEXAMINED_PLATFORM } from "../../src/metrics/metrics";
+import { Metrics, renderAggregate, UNEXAMINED_PLATFORM } from "../../src/metrics/metrics";
 import { Scrape } from "../support/metrics";
 
 async function scrape(metrics: Metrics): Promise<Scrape> {
@@ -168,5 +168,63 @@ describe("the registry", () => {
 
   test("answers in the Prometheus text format", () => {
     expect(new Metrics().contentType).toStartWith("text/plain; version=0.0.4");
+  });
+});
+
+describe("WORKERS=N: the sum the primary serves (renderAggregate over each worker's json())", () => {
+  /** A worker's metrics after some clicks and pushes. */
+  function worker(clicks: number, connected: boolean, circuit: "closed" | "open") {
+    const metrics = new Metrics();
+    for (let n = 0; n < clicks; n++) metrics.countClick("ios", "redirected");
+    const node = metrics.clickstoreNode("a:6379");
+    const started = performance.now();
+    for (let n = 0; n < clicks; n++) node.recordPush("ok", started);
+    node.watchConnection(() => connected);
+    node.setCircuit(circuit);
+    metrics.watchLinkCache({ size: 7, stats: { hits: clicks, misses: 0, knownMissing: 0, unasked: 0 } });
+    metrics.countApiRequest("create", "ok");
+    return metrics;
+  }
+
+  test("counters and the push histogram add up; links, connection and circuit keep their meaning", async () => {
+    const sum = new Scrape(
+      await renderAggregate([await worker(3, true, "closed").json(), await worker(5, false, "open").json()]),
+    );
+    expect(sum.nonZero("clicks_total")).toEqual({ '{outcome="redirected",platform="ios"}': 8 });
+    expect(sum.nonZero("clicks_clickstore_pushes_total")).toEqual({ '{node="a:6379",result="ok"}': 8 });
+    expect(sum.value("clicks_clickstore_push_duration_seconds_count", { node: "a:6379" })).toBe(8);
+    expect(sum.value("clicks_clickstore_push_duration_seconds_bucket", { node: "a:6379", le: "+Inf" })).toBe(
+      8,
+    );
+    expect(sum.value("clicks_link_cache_lookups_total", { result: "hit" })).toBe(8);
+    expect(sum.value("clicks_api_requests_total", { action: "create", result: "ok" })).toBe(2);
+    // Every worker holds the same 7 links; the node is not connected from every worker; each
+    // state some worker's breaker is in shows 1.
+    expect(sum.value("clicks_link_cache_links")).toBe(7);
+    expect(sum.value("clicks_clickstore_connected", { node: "a:6379" })).toBe(0);
+    expect(sum.nonZero("clicks_clickstore_circuit_state")).toEqual({
+      '{node="a:6379",state="closed"}': 1,
+      '{node="a:6379",state="open"}': 1,
+    });
+    expect(sum.types.get("clicks_clickstore_push_duration_seconds")).toBe("histogram");
+  });
+
+  test("over one worker, the service's own series come out as that worker renders them", async () => {
+    const one = worker(4, true, "closed");
+    const own = await scrape(one);
+    const summed = new Scrape(await renderAggregate([await one.json()]));
+    for (const name of [
+      "clicks_total",
+      "clicks_clickstore_pushes_total",
+      "clicks_clickstore_push_duration_seconds_bucket",
+      "clicks_clickstore_push_duration_seconds_count",
+      "clicks_clickstore_connected",
+      "clicks_clickstore_circuit_state",
+      "clicks_link_cache_links",
+      "clicks_link_cache_lookups_total",
+      "clicks_api_requests_total",
+    ]) {
+      expect(summed.nonZero(name)).toEqual(own.nonZero(name));
+    }
   });
 });
