@@ -1,15 +1,25 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import net from "node:net";
+import { join } from "node:path";
 import { openPostgres } from "../../src/db/database";
 import { RelayClients, startProxyFront } from "../../src/http/proxy-protocol/front";
 import { createLinkRepository } from "../../src/links/repository";
 import { createLogger } from "../../src/logger";
 import type { RunningService } from "../../src/server";
+import {
+  databaseWithLink,
+  health,
+  LINK_ID,
+  logLines,
+  serviceOn,
+  waitForDrainedSpool,
+} from "../support/faults";
+import { startLoad } from "../support/load";
 import { freePort, waitFor } from "../support/ports";
 import { sharedPostgres } from "../support/postgres";
 import { get, proxiedRequest, v2Inet } from "../support/proxy-protocol";
 import { RedisServer } from "../support/redis";
-import { LogLines, migrate, startTestService } from "../support/service";
+import { LogLines, migrate, startTestService, tempDir } from "../support/service";
 import { TestCa } from "../support/tls";
 
 // A service on real PostgreSQL and Redis, TCP connections over loopback.
@@ -108,6 +118,45 @@ describe("behind the PROXY front, HTTPS_PORT is closed while the machine is not 
       messages.filter((msg) => msg === "not ready: HTTPS_PORT refuses connections until it is"),
     ).toHaveLength(1);
     expect(messages.filter((msg) => msg === "ready: HTTPS_PORT accepts connections again")).toHaveLength(1);
+  });
+});
+
+describe("a ready machine that can no longer keep a click", () => {
+  test("closes HTTPS_PORT while neither Redis nor the spool can take one, and opens it once the spool drained", async () => {
+    const databaseUrl = await databaseWithLink();
+    const node = await RedisServer.start();
+    const httpsPort = freePort();
+    const service = await serviceOn(databaseUrl, [node], join(tempDir(), "spool"), {
+      SPOOL_MAX_BYTES: String(16 * 1024),
+      REDIS_BREAKER_PROBE_MS: "100",
+      REDIS_BREAKER_PROBE_MAX_MS: "200",
+      TLS_CERT_FILE: pair.certFile,
+      TLS_KEY_FILE: pair.keyFile,
+      HTTPS_PORT: String(httpsPort),
+      PROXY_PROTOCOL: "v2",
+    });
+    try {
+      expect(await tcpCheck(httpsPort)).toBe("open");
+      await node.stop();
+      // Enough clicks to fill a 16 KiB spool.
+      await startLoad({ base: service.url, linkId: LINK_ID, count: 60, concurrency: 3 }).done;
+      expect((await health(service.url)).status).toBe(503);
+      await waitFor("HTTPS_PORT closed", async () => (await tcpCheck(httpsPort)) === "refused" || undefined);
+
+      await node.start();
+      await waitForDrainedSpool(service.url);
+      await waitFor("HTTPS_PORT open", async () => (await tcpCheck(httpsPort)) === "open" || undefined);
+      const [response] = await proxiedRequest(httpsPort, HEADER, ca.pem, [get(`/click/${LINK_ID}/go`)]);
+      expect(response?.status).toBe(307);
+      const messages = logLines(service.output()).map((line) => line.msg);
+      expect(
+        messages.filter((msg) => msg === "not ready: HTTPS_PORT refuses connections until it is"),
+      ).toHaveLength(1);
+      expect(messages.filter((msg) => msg === "ready: HTTPS_PORT accepts connections again")).toHaveLength(1);
+    } finally {
+      await service.kill("SIGTERM");
+      await node.stop();
+    }
   });
 });
 
