@@ -2,8 +2,7 @@
  * `bun run bench:micro`: the click's CPU work alone, per call, with mitata: UA detection with and
  * without the cache, the event string, and the whole composition, over the benchmark's own traffic.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { bench, do_not_optimize, group, run } from "mitata";
 import { type ClickRequest, createClickComposer } from "../src/click/click";
 import { isoSeconds } from "../src/click/clock";
@@ -11,6 +10,7 @@ import { eventLine, eventQuery } from "../src/click/event";
 import { createPlatformDetector, detectPlatform } from "../src/click/platform";
 import { parseQuery } from "../src/click/query";
 import type { CampaignLink } from "../src/db/schema";
+import { resultsFile } from "./options";
 import { buildTraffic } from "./traffic";
 
 const traffic = buildTraffic();
@@ -123,9 +123,7 @@ const perCall = benchmarks.flatMap((trial) =>
       : [],
   ),
 );
-const results = join(import.meta.dir, "results");
-mkdirSync(results, { recursive: true });
-const out = join(results, `micro-${new Date().toISOString().replaceAll(":", "-")}.json`);
+const out = resultsFile(`micro-${new Date().toISOString().replaceAll(":", "-")}.json`);
 writeFileSync(
   out,
   `${JSON.stringify({ bun: Bun.version, userAgents: agents.length, clicks: clicks.length, perCall }, null, 2)}\n`,

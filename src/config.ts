@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { API_SIGNATURE_VALUES, type ApiSignature } from "./api/authenticate";
 import type { BreakerSettings } from "./clickstore/breaker";
 
 /**
@@ -72,6 +73,12 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 100, 600_000, 10_000),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
+  API_SIGNATURE: z
+    .enum([...API_SIGNATURE_VALUES, ""], {
+      message: `must be one of ${API_SIGNATURE_VALUES.join(", ")}`,
+    })
+    .optional()
+    .transform((value): ApiSignature => (value ? value : "legacy+v2")),
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
@@ -131,6 +138,11 @@ export interface Config {
   linkLookupTimeoutMs: number;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
+  /**
+   * Which link API signatures are accepted: `legacy+v2` (the default: the analytics tool signs the
+   * original way until it moves) or `v2` only (timestamped, replay-proof).
+   */
+  apiSignature: ApiSignature;
   notFoundUrl: string | undefined;
   errorPageUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
@@ -229,6 +241,7 @@ export function loadConfig(env: Environment = process.env): Config {
     linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
+    apiSignature: values.API_SIGNATURE,
     notFoundUrl: values.NOT_FOUND_URL,
     errorPageUrl: values.ERROR_PAGE_URL,
     tls:

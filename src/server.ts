@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Server } from "bun";
+import { createReplayGuard } from "./api/replay-guard";
 import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
@@ -9,9 +10,10 @@ import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
+import { checkClicks } from "./http/check";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
-import { assessReadiness, watchReadiness } from "./http/readiness";
+import { pollReadiness } from "./http/readiness";
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
@@ -98,6 +100,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     shutdownGraceMs: config.shutdownGraceMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
+    apiSignature: config.apiSignature,
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
@@ -152,6 +155,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     logger,
     links,
     repository,
+    replayGuard: createReplayGuard(database.db),
     clickstore,
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
@@ -161,6 +165,8 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     readiness: linkSync,
   };
+  const ready = async () => (await checkClicks(services)).notReady === undefined;
+  metrics.watchReadiness(ready);
   const app = createApp(services);
 
   // First, so that a taken METRICS_PORT stops the start before the public ports open. With
@@ -194,11 +200,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   if (gateHttps !== undefined) {
     // The links part is known at once: a start without them never accepts on HTTPS_PORT.
     gateHttps(linkSync.notReadyBecause() === undefined);
-    stopGate = watchReadiness(
-      async () => (await assessReadiness(linkSync, clickstore)).ready,
-      HTTPS_GATE_INTERVAL_MS,
-      gateHttps,
-    );
+    stopGate = pollReadiness(ready, HTTPS_GATE_INTERVAL_MS, gateHttps);
   }
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;

@@ -20,7 +20,17 @@ describe("loadConfig", () => {
     expect(config.trustProxy).toBe("off");
     expect(config.apiSecretKey).toBeUndefined();
     expect(config.allowUnsignedApi).toBe(false);
+    expect(config.apiSignature).toBe("legacy+v2");
     expect(config.tls).toBeUndefined();
+  });
+
+  test("API_SIGNATURE: legacy+v2 or v2, anything else named", () => {
+    expect(loadConfig({ API_SIGNATURE: "v2" }).apiSignature).toBe("v2");
+    expect(loadConfig({ API_SIGNATURE: "legacy+v2" }).apiSignature).toBe("legacy+v2");
+    expect(loadConfig({ API_SIGNATURE: "" }).apiSignature).toBe("legacy+v2");
+    expect(problems({ API_SIGNATURE: "legacy" })).toEqual([
+      'API_SIGNATURE="legacy": must be one of legacy+v2, v2',
+    ]);
   });
 
   test("clickstores in the order of their number, any number of them", () => {

@@ -1,4 +1,4 @@
-import { integer, json, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
+import { index, integer, json, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 
 /** Platform name (as the platform detector names it) → URL, plus the keys "default" and "fallback". */
 export type TargetUrl = Record<string, string>;
@@ -23,3 +23,17 @@ export const campaignLinks = pgTable("campaign_links", {
 
 export type CampaignLink = typeof campaignLinks.$inferSelect;
 export type NewCampaignLink = typeof campaignLinks.$inferInsert;
+
+/**
+ * v2 link API signatures already accepted, so that none is accepted twice (on any machine) while its
+ * timestamp is still within the window. Rows past `expires_at` are purged as requests come.
+ */
+export const apiSignatures = pgTable(
+  "api_signatures",
+  {
+    // Hex HMAC-SHA256 of the request: the same request signed twice is the same row.
+    signature: text("signature").primaryKey(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [index("api_signatures_expires_at_idx").on(table.expiresAt)],
+);

@@ -57,6 +57,11 @@ export interface Handlers {
   click: ClickHandler;
 }
 
+/** The routes Bun's router answers itself, without Hono's routing and context: the click's hot path. */
+export function directRoutes(click: (request: BunRequest<typeof CLICK_ROUTE>) => Promise<Response>) {
+  return { [CLICK_ROUTE]: { GET: click, HEAD: click } };
+}
+
 function serveApp(
   handlers: Handlers,
   options: ListenOptions,
@@ -69,8 +74,8 @@ function serveApp(
     // Slow and silent clients are cut off; no client can make Bun take in a large body.
     idleTimeout: IDLE_TIMEOUT_SECONDS,
     maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-    // The hot path without Hono's routing and context; every other request goes to the app.
-    routes: { [CLICK_ROUTE]: { GET: click, HEAD: click } },
+    // Every other request goes to the app.
+    routes: directRoutes(click),
     fetch: (request) => handlers.app.fetch(request, peers),
   });
   // Assigned before the first request can arrive: Bun.serve returns before it serves anything.

@@ -1,6 +1,7 @@
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { REJECTION_REASONS, type RejectionReason } from "../api/authenticate";
 import { KNOWN_PLATFORMS } from "../click/platform";
-import { type Cell, CellCounter, CellHistogram, type MetricJson } from "./cells";
+import { type Cell, CellCounter, CellHistogram, type HistogramCell, type MetricJson } from "./cells";
 
 /** How a click ended, as counted in `clicks_total`. */
 export const CLICK_OUTCOMES = ["redirected", "not_found", "unknown_link", "error"] as const;
@@ -27,6 +28,13 @@ export type ApiResult = (typeof API_RESULTS)[number];
 
 // A Redis push on a LAN takes well under a millisecond; REDIS_PUSH_TIMEOUT_MS is 250 by default.
 const PUSH_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+// A click waits for its push (or the spool's fsync) and, on a miss, a bounded database lookup; Bun
+// cuts a request off after 10 s.
+const CLICK_SECONDS_BUCKETS = [...PUSH_SECONDS_BUCKETS, 2.5, 5, 10];
+
+/** Why a request failed, as counted in `clicks_failed_requests_total`. */
+export const FAILURE_REASONS = ["error", "not_ready"] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** What a clickstore node reports about itself; one per node, bound at start. */
 export interface NodeMetrics {
@@ -51,6 +59,14 @@ export interface LinkCacheStats {
    * (changes reach it), or too many reads were already in flight.
    */
   unasked: number;
+}
+
+/** What the metrics read of the link cache at scrape time. */
+export interface LinkCacheGauges {
+  readonly size: number;
+  readonly stats: LinkCacheStats;
+  readonly followsEveryChange: boolean;
+  readonly loadedAtMs: number;
 }
 
 /** The durable spool's size, read at scrape time. */
@@ -78,11 +94,15 @@ export class Metrics {
   private readonly clicksByPlatform = new Map<string, Record<ClickOutcome, Cell>>();
   private readonly otherClicks: Record<ClickOutcome, Cell>;
   private readonly invalidIdfa: Cell;
+  private readonly clickSeconds: CellHistogram;
+  private readonly clickLatency: Record<ClickOutcome, HistogramCell>;
+  private readonly failedRequests: Counter<"reason">;
   private readonly pushes: CellCounter<"node" | "result">;
   private readonly pushSeconds: CellHistogram;
   private readonly connections: Array<{ node: string; connected: () => boolean }> = [];
   private readonly circuit: Gauge<"node" | "state">;
   private readonly apiRequests: Counter<"action" | "result">;
+  private readonly apiRejections: Counter<"reason">;
 
   constructor() {
     const registry = this.registry;
@@ -99,6 +119,23 @@ export class Metrics {
     this.clicksByPlatform.set("", outcomeCells(clicks, NO_PLATFORM));
     this.clicksByPlatform.set(UNEXAMINED_PLATFORM, outcomeCells(clicks, UNEXAMINED_PLATFORM));
     this.otherClicks = outcomeCells(clicks, OTHER_PLATFORM);
+    this.clickSeconds = new CellHistogram(
+      "clicks_click_duration_seconds",
+      "How long a click took from its request to its answer (the event kept), by outcome.",
+      "outcome",
+      CLICK_SECONDS_BUCKETS,
+    );
+    const clickSeconds = this.clickSeconds;
+    this.clickLatency = Object.fromEntries(
+      CLICK_OUTCOMES.map((outcome) => [outcome, clickSeconds.cell(outcome)]),
+    ) as Record<ClickOutcome, HistogramCell>;
+    this.failedRequests = new Counter({
+      name: "clicks_failed_requests_total",
+      help: "Requests that failed: error (an unexpected failure, answered 500, or a GET sent to ERROR_PAGE_URL), not_ready (a click answered 503 before the links were loaded).",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
+    for (const reason of FAILURE_REASONS) this.failedRequests.inc({ reason }, 0);
 
     this.invalidIdfa = new CellCounter(
       registry,
@@ -144,16 +181,31 @@ export class Metrics {
       labelNames: ["action", "result"],
       registers: [registry],
     });
+    this.apiRejections = new Counter({
+      name: "clicks_api_rejections_total",
+      help: "Link API requests answered 404 for their signature (result rejected), by reason.",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
     // Every series exists from the start, so that an alert on its increase sees the first one.
     for (const action of API_ACTIONS) {
       for (const result of API_RESULTS) this.apiRequests.inc({ action, result }, 0);
     }
+    for (const reason of REJECTION_REASONS) this.apiRejections.inc({ reason }, 0);
   }
 
-  /** The hot path: one Map lookup and one `++`. `platform` is the detector's name for it. */
-  countClick(platform: string, outcome: ClickOutcome): void {
+  /**
+   * The hot path: one Map lookup, one `++` and one bucket. `platform` is the detector's name for it;
+   * `startedMs` is performance.now() when the request arrived.
+   */
+  countClick(platform: string, outcome: ClickOutcome, startedMs: number): void {
     const cells = this.clicksByPlatform.get(platform) ?? this.otherClicks;
     cells[outcome].value++;
+    this.clickSeconds.observe(this.clickLatency[outcome], (performance.now() - startedMs) / 1000);
+  }
+
+  countFailedRequest(reason: FailureReason): void {
+    this.failedRequests.inc({ reason });
   }
 
   countInvalidIdfa(): void {
@@ -162,6 +214,12 @@ export class Metrics {
 
   countApiRequest(action: ApiAction, result: ApiResult): void {
     this.apiRequests.inc({ action, result });
+  }
+
+  /** A request refused for its signature: `rejected` among the requests, and why. */
+  countApiRejection(action: ApiAction, reason: RejectionReason): void {
+    this.apiRequests.inc({ action, result: "rejected" });
+    this.apiRejections.inc({ reason });
   }
 
   /** The recorder of one clickstore node; `node` is its label (no credentials). */
@@ -185,7 +243,7 @@ export class Metrics {
     };
   }
 
-  watchLinkCache(cache: { readonly size: number; readonly stats: LinkCacheStats }): void {
+  watchLinkCache(cache: LinkCacheGauges): void {
     new Gauge({
       name: "clicks_link_cache_links",
       help: "Campaign links held in memory.",
@@ -194,6 +252,26 @@ export class Metrics {
       aggregator: "max",
       collect() {
         this.set(cache.size);
+      },
+    });
+    new Gauge({
+      name: "clicks_link_changes_followed",
+      help: "1 while every link change reaches this instance as it happens (the change feed is live and a reload since its connection succeeded), else 0: changes then arrive with the next reload.",
+      registers: [this.registry],
+      // WORKERS=N: 1 only while every worker follows.
+      aggregator: "min",
+      collect() {
+        this.set(cache.followsEveryChange ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "clicks_links_loaded_timestamp_seconds",
+      help: "When every link was last read from the database (Unix seconds), 0 before the first load.",
+      registers: [this.registry],
+      // WORKERS=N: the worker whose links are the oldest.
+      aggregator: "min",
+      collect() {
+        this.set(cache.loadedAtMs / 1000);
       },
     });
     new Counter<"result">({
@@ -230,20 +308,49 @@ export class Metrics {
     });
   }
 
+  /** Clicks no clickstore node and no spool could take (lost), as the clickstore tallies them. */
+  watchDroppedClicks(dropped: () => number): void {
+    new Counter({
+      name: "clicks_dropped_total",
+      help: "Clicks lost: no clickstore node took the event and the spool was full or failing (each one is logged whole at error level).",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(dropped());
+      },
+    });
+  }
+
+  /** 1 while /check answers 200 (links loaded and a node or the spool takes clicks), read at scrape time. */
+  watchReadiness(ready: () => Promise<boolean>): void {
+    new Gauge({
+      name: "clicks_ready",
+      help: "1 while /check answers 200: the links are loaded and a clickstore node or the spool takes clicks; else 0.",
+      registers: [this.registry],
+      // WORKERS=N: 1 only while every worker is (a worker that is not answers its clicks with 503).
+      aggregator: "min",
+      async collect() {
+        this.set((await ready()) ? 1 : 0);
+      },
+    });
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
 
   /** The whole exposition, Prometheus text format. */
   async render(): Promise<string> {
-    return `${await this.registry.metrics()}\n${this.pushSeconds.render()}`;
+    return `${await this.registry.metrics()}\n${this.pushSeconds.render()}${this.clickSeconds.render()}`;
   }
 
   /** Every metric as data, for the primary to add up over the workers (see `renderAggregate`). */
   async json(): Promise<MetricJson[]> {
-    const histogram = this.pushSeconds.json();
     const metrics: MetricJson[] = await this.registry.getMetricsAsJSON();
-    return histogram === undefined ? metrics : [...metrics, histogram];
+    for (const histogram of [this.pushSeconds.json(), this.clickSeconds.json()]) {
+      if (histogram !== undefined) metrics.push(histogram);
+    }
+    return metrics;
   }
 }
 

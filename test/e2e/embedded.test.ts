@@ -63,4 +63,16 @@ describe("embedded defaults: PGlite and a local event log", () => {
     expect(listed.stdout).toContain("1\twalkthrough");
     expect((await links(dataDir, "delete", "1")).stdout).toBe("deleted 1\n");
   });
+
+  test("the CLI's usage: asked for, on stdout with 0; after a wrong command, on stderr with 2", async () => {
+    const dataDir = tempDir();
+    for (const flag of ["--help", "-h", "help"]) {
+      const help = await links(dataDir, flag);
+      expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(help.stdout).toStartWith("usage:\n  npm run links create");
+    }
+    const wrong = await links(dataDir, "frobnicate");
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toStartWith("usage:");
+  });
 });
