@@ -70,6 +70,16 @@ const warmDetector = createPlatformDetector();
 for (const agent of agents) warmDetector(agent);
 const composeCached = createClickComposer({ detectPlatform: warmDetector, notFoundUrl: undefined });
 const composeUncached = createClickComposer({ detectPlatform, notFoundUrl: undefined });
+// Destination checks on: every tenth link's targets dead, so the lookup and the reroute both run.
+const dead = new Set(
+  [...links.values()].filter((link) => link.id % 10 === 0).flatMap((link) => Object.values(link.targetUrl)),
+);
+const composeChecked = createClickComposer({
+  detectPlatform: warmDetector,
+  notFoundUrl: undefined,
+  isDead: (url) => dead.has(url),
+  reroute: true,
+});
 
 group("UA → platform", () => {
   const nextAgent = cycle(agents);
@@ -107,6 +117,11 @@ group("whole composition (composeClick)", () => {
   bench("with the UA cache", () => {
     const { link, request } = nextWarm();
     do_not_optimize(composeCached(link, request));
+  });
+  const nextChecked = cycle(clicks);
+  bench("with the UA cache, destination checks on", () => {
+    const { link, request } = nextChecked();
+    do_not_optimize(composeChecked(link, request));
   });
   const nextCold = cycle(clicks);
   bench("without the UA cache", () => {

@@ -65,6 +65,11 @@ const envSchema = z.object({
   REDIS_PUSH_TIMEOUT_MS: wholeNumber("milliseconds", 1, 60_000, 250),
   LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
   LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
+  DESTINATION_CHECK_SECONDS: wholeNumber("seconds", 0, 604_800, 0),
+  DEAD_DESTINATION_FALLBACK: z
+    .enum(["on", "off", ""], { message: "must be on or off" })
+    .optional()
+    .transform((value) => value !== "off"),
   REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
   REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
   REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
@@ -136,6 +141,10 @@ export interface Config {
   linkRefreshSeconds: number;
   /** The longest a click for a link not in memory waits for the database. */
   linkLookupTimeoutMs: number;
+  /** How often each distinct target URL is checked; 0: never (no request leaves for third parties' servers). */
+  destinationCheckSeconds: number;
+  /** A click whose target is dead goes to the link's default or fallback; only while checks run. */
+  deadDestinationFallback: boolean;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
   /**
@@ -239,6 +248,8 @@ export function loadConfig(env: Environment = process.env): Config {
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     linkRefreshSeconds: values.LINK_REFRESH_SECONDS,
     linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
+    destinationCheckSeconds: values.DESTINATION_CHECK_SECONDS,
+    deadDestinationFallback: values.DESTINATION_CHECK_SECONDS > 0 && values.DEAD_DESTINATION_FALLBACK,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
     apiSignature: values.API_SIGNATURE,

@@ -10,6 +10,9 @@ import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
+import { CHECKER_LOCK_KEY, DestinationChecker } from "./destinations/checker";
+import { createDestinationRepository, DESTINATION_CHANGES } from "./destinations/repository";
+import { DestinationStates } from "./destinations/states";
 import { checkClicks } from "./http/check";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
@@ -111,6 +114,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     linkRefreshSeconds: config.linkRefreshSeconds,
     linkLookupTimeoutMs: config.linkLookupTimeoutMs,
+    destinationCheckSeconds: config.destinationCheckSeconds,
+    deadDestinationFallback: config.deadDestinationFallback,
     workers: config.workers,
   };
 }
@@ -124,11 +129,19 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   const metrics = new Metrics();
   const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
   metrics.watchLinkCache(links);
+  // Only while destinations are checked: otherwise nothing of them is read, written or measured.
+  const destinationRepository = createDestinationRepository(database.db);
+  const destinations =
+    config.destinationCheckSeconds > 0 ? new DestinationStates(destinationRepository, logger) : undefined;
+  if (destinations) metrics.watchDestinations(destinations);
   const linkSync = new LinkSync({
     links,
     database,
     refreshIntervalMs: config.linkRefreshSeconds * 1000,
     logger,
+    ...(destinations && {
+      follower: { payload: DESTINATION_CHANGES, reload: () => destinations.reload() },
+    }),
   });
   let clickstore: Clickstore;
   try {
@@ -140,7 +153,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   try {
     // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
     // while the sync keeps retrying.
-    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
+    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS), destinations?.load()]);
   } catch (error) {
     await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
@@ -160,6 +173,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
       notFoundUrl: config.notFoundUrl,
+      ...(destinations && { isDead: destinations.isDead, reroute: config.deadDestinationFallback }),
     }),
     clientIp: createClientIp(config.trustProxy),
     metrics,
@@ -202,6 +216,19 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     gateHttps(linkSync.notReadyBecause() === undefined);
     stopGate = pollReadiness(ready, HTTPS_GATE_INTERVAL_MS, gateHttps);
   }
+  const checker =
+    destinations &&
+    new DestinationChecker({
+      intervalMs: config.destinationCheckSeconds * 1000,
+      links,
+      linksLoaded: () => linkSync.notReadyBecause() === undefined,
+      repository: destinationRepository,
+      states: destinations,
+      lock: database.advisoryLock(CHECKER_LOCK_KEY, "clicks destination checks"),
+      logger,
+      metrics,
+    });
+  checker?.start();
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;
   const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;
@@ -231,7 +258,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
         await listeners.stop(true);
       }
       await metricsStopped;
-      await linkSync.stop();
+      await Promise.all([linkSync.stop(), checker?.stop()]);
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -140,6 +140,40 @@ describe("link change settings", () => {
   });
 });
 
+describe("destination checks", () => {
+  test("off by default, and so is the fallback", () => {
+    const config = loadConfig({});
+    expect(config.destinationCheckSeconds).toBe(0);
+    expect(config.deadDestinationFallback).toBe(false);
+  });
+
+  test("any whole number of seconds from 1 turns them on, the fallback with them unless off", () => {
+    expect(loadConfig({ DESTINATION_CHECK_SECONDS: "1" })).toMatchObject({
+      destinationCheckSeconds: 1,
+      deadDestinationFallback: true,
+    });
+    expect(loadConfig({ DESTINATION_CHECK_SECONDS: "900", DEAD_DESTINATION_FALLBACK: "off" })).toMatchObject({
+      destinationCheckSeconds: 900,
+      deadDestinationFallback: false,
+    });
+    expect(loadConfig({ DESTINATION_CHECK_SECONDS: "900", DEAD_DESTINATION_FALLBACK: "on" })).toMatchObject({
+      deadDestinationFallback: true,
+    });
+    // Without checks nothing is ever dead: the fallback has nothing to act on.
+    expect(loadConfig({ DEAD_DESTINATION_FALLBACK: "on" }).deadDestinationFallback).toBe(false);
+  });
+
+  test("bad values are named", () => {
+    expect(problems({ DESTINATION_CHECK_SECONDS: "-1", DEAD_DESTINATION_FALLBACK: "yes" })).toEqual([
+      'DESTINATION_CHECK_SECONDS="-1": must be at least 0',
+      'DEAD_DESTINATION_FALLBACK="yes": must be on or off',
+    ]);
+    expect(problems({ DESTINATION_CHECK_SECONDS: "0.5" })).toEqual([
+      'DESTINATION_CHECK_SECONDS="0.5": must be a whole number of seconds',
+    ]);
+  });
+});
+
 const TLS = { TLS_CERT_FILE: "/tls/cert.pem", TLS_KEY_FILE: "/tls/key.pem" };
 
 describe("listener configuration", () => {

@@ -2,20 +2,23 @@ import { V2_WINDOW_SECONDS } from "../api/authenticate";
 import { sendLinkApiRequest, signedLinkApiRequest } from "../api/client";
 import { loadConfig } from "../config";
 import { openDatabase } from "../db/database";
-import type { CampaignLink } from "../db/schema";
+import type { CampaignLink, Destination } from "../db/schema";
+import { createDestinationRepository } from "../destinations/repository";
 import { createLinkRepository } from "../links/repository";
 import { parseLinkJson } from "../links/validation";
 import type { ApiAction } from "../metrics/metrics";
 
 /**
- * `npm run links create|list|delete`: manages campaign links on whichever database is configured,
- * with the same validation as the API; with `--api URL`, through the link API of a running service
- * instead, signed the v2 way with API_SECRET_KEY (the reference client for integrators).
+ * `npm run links create|list|delete|destinations`: manages campaign links on whichever database is
+ * configured, with the same validation as the API, and shows which of their destinations are not
+ * alive; with `--api URL`, create and delete go through the link API of a running service instead,
+ * signed the v2 way with API_SECRET_KEY (the reference client for integrators).
  */
 const USAGE = `usage:
   npm run links create '<link JSON, as the API takes it>'
   npm run links list
   npm run links delete <id>
+  npm run links destinations    (the dead and unknown ones, with reason and since when)
   npm run links -- create --api <service URL> '<link JSON>'
   npm run links -- delete --api <service URL> <id>
   npm run links -- --help
@@ -40,6 +43,11 @@ function describe(link: CampaignLink): string {
     .join(" ");
   const fields = [link.campaign, link.adgroup, link.ad, link.network].map((value) => value ?? "-").join("/");
   return `${link.id}\t${fields}\t${targets}`;
+}
+
+/** One destination: state, since when, why, URL; tab-separated, the URL last since it may be long. */
+function describeDestination(destination: Destination): string {
+  return `${destination.state}\t${destination.since.toISOString()}\t${destination.reason}\t${destination.url}`;
 }
 
 /** `--api URL` or `--api=URL`, anywhere; the rest in order. */
@@ -100,8 +108,10 @@ async function throughApi(base: string, command: string, argument: string | unde
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
     fail(`--api ${JSON.stringify(base)}: must be the service's http(s) URL, e.g. http://127.0.0.1:2343`);
   }
-  if (command === "list") {
-    fail("the link API has no list: run `npm run links list` where the database is (DATABASE_URL)");
+  if (command === "list" || command === "destinations") {
+    fail(
+      `the link API has no ${command}: run \`npm run links ${command}\` where the database is (DATABASE_URL)`,
+    );
   }
   const secret = loadConfig().apiSecretKey;
   if (secret === undefined)
@@ -146,6 +156,16 @@ async function inDatabase(command: string, argument: string | undefined): Promis
       const links = await repository.all();
       for (const link of links.sort((a, b) => a.id - b.id)) console.log(describe(link));
       console.error(`${links.length} link(s)`);
+    } else if (command === "destinations") {
+      const rows = await createDestinationRepository(database.db).all();
+      // Dead first, then unknown; the longest-standing first within each.
+      const listed = rows
+        .filter((row) => row.state !== "alive")
+        .sort((a, b) =>
+          a.state === b.state ? a.since.getTime() - b.since.getTime() : a.state === "dead" ? -1 : 1,
+        );
+      for (const row of listed) console.log(describeDestination(row));
+      console.error(`${listed.length} of ${rows.length} destination(s) not alive`);
     } else if (command === "create") {
       if (!argument) fail(USAGE);
       const parsed = parseLinkJson(argument);
@@ -167,6 +187,7 @@ if (args.includes("--help") || args.includes("-h") || args[0] === "help") {
 }
 const { api, rest } = readArguments(args);
 const [command, argument] = rest;
-if (command !== "create" && command !== "list" && command !== "delete") fail(USAGE);
+const COMMANDS = ["create", "list", "delete", "destinations"];
+if (command === undefined || !COMMANDS.includes(command)) fail(USAGE);
 if (api === undefined) await inDatabase(command, argument);
 else await throughApi(api, command, argument);

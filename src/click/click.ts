@@ -4,7 +4,7 @@ import { encodeQuery } from "./encoding";
 import { eventLine, eventQuery } from "./event";
 import { advertisingId, idfaComb } from "./identifiers";
 import { firstPresent, parseQuery, type Query } from "./query";
-import { resolveRedirect } from "./redirect";
+import { type IsDead, liveTarget, resolveRedirect } from "./redirect";
 
 /** What the click needs from the HTTP request, already resolved (ip after proxy rules). */
 export interface ClickRequest {
@@ -23,6 +23,10 @@ export interface ComposedClick {
   hasTarget: boolean;
   /** An identifier was sent but none was usable; counted in the metrics. */
   invalidIdfa: boolean;
+  /** The platform's target is one the destination checks found dead. */
+  deadTarget: boolean;
+  /** Sent elsewhere than the platform's target, because that one is dead. */
+  rerouted: boolean;
 }
 
 export interface ClickComposerOptions {
@@ -30,6 +34,10 @@ export interface ClickComposerOptions {
   notFoundUrl: string | undefined;
   /** A unique, time-ordered id per click so consumers can drop at-least-once duplicates. */
   newClickId?: () => string;
+  /** Set while destinations are checked: is this target dead? */
+  isDead?: IsDead;
+  /** A click whose target is dead goes to a live one of the link's (DEAD_DESTINATION_FALLBACK). */
+  reroute?: boolean;
 }
 
 // Parameters that become event fields of their own; everything else travels in reqparams.
@@ -49,7 +57,8 @@ function md5Hex(text: string): string {
 
 /** The click, from request to event string and redirect target, as one plain function. */
 export function createClickComposer(options: ClickComposerOptions) {
-  const { detectPlatform, notFoundUrl } = options;
+  const { detectPlatform, notFoundUrl, isDead } = options;
+  const reroute = options.reroute === true;
   const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
 
   return function composeClick(link: CampaignLink, request: ClickRequest): ComposedClick {
@@ -64,7 +73,10 @@ export function createClickComposer(options: ClickComposerOptions) {
     const windowMinutes =
       (combined === undefined ? link.attributionWindowFingerprint : link.attributionWindowIdfa) ?? 0;
     const createdAt = isoSeconds(seconds);
-    const target = resolveRedirect(link, platform);
+    const chosen = resolveRedirect(link, platform);
+    const deadTarget = chosen !== undefined && isDead?.(chosen) === true;
+    const target = deadTarget && reroute ? liveTarget(link, chosen, isDead) : chosen;
+    // Where the person is actually sent, also in the event.
     const redirectUrl = target ?? notFoundUrl;
 
     const eventFields = eventQuery(link, {
@@ -86,6 +98,8 @@ export function createClickComposer(options: ClickComposerOptions) {
       redirectUrl,
       hasTarget: target !== undefined,
       invalidIdfa: comb.kind === "invalid",
+      deadTarget,
+      rerouted: target !== chosen,
     };
   };
 }

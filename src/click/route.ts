@@ -70,6 +70,8 @@ export function createClickHandler(services: Services): ClickHandler {
         if (logEachClick) logger.debug({ linkId: id, network: link.network }, "invalid_idfa");
       }
 
+      if (click.deadTarget) metrics.countDeadTarget(click.rerouted);
+
       let outcome: ClickOutcome = click.hasTarget ? "redirected" : "not_found";
       // Stored or spooled: kept. Dropped (spool full): the store counted and logged the loss itself.
       // The person is redirected in every case.

@@ -37,3 +37,21 @@ export const apiSignatures = pgTable(
   },
   (table) => [index("api_signatures_expires_at_idx").on(table.expiresAt)],
 );
+
+/** What the background checks found out about a destination (see src/destinations/). */
+export const DESTINATION_STATES = ["alive", "dead", "unknown"] as const;
+export type DestinationState = (typeof DESTINATION_STATES)[number];
+
+/** One row per distinct target URL, exactly as the links write it; written by the one machine that checks. */
+export const destinations = pgTable("destinations", {
+  url: text("url").primaryKey(),
+  state: text("state").$type<DestinationState>().notNull(),
+  /** Why it is in this state: an HTTP status, or what went wrong (dns, tls, timeout, ...). */
+  reason: text("reason").notNull(),
+  /** When it entered this state. */
+  since: timestamp("since", { withTimezone: true }).notNull(),
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  checkedAt: timestamp("checked_at", { withTimezone: true }).notNull(),
+});
+
+export type Destination = typeof destinations.$inferSelect;

@@ -73,6 +73,11 @@ export class LinkCache {
     return this.links.size;
   }
 
+  /** Every link in memory. */
+  all(): IterableIterator<CampaignLink> {
+    return this.links.values();
+  }
+
   /** The cached link, without touching the database. */
   get(id: number): CampaignLink | undefined {
     return this.links.get(id);

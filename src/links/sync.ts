@@ -7,6 +7,15 @@ import type { LinkCache } from "./cache";
 import { LINK_CHANGES_CHANNEL } from "./repository";
 import { within } from "./within";
 
+/**
+ * Something else kept in step through the same change feed: notified with its own payload (not a
+ * link id), and read again whenever the links are (each (re)connection and each refresh interval).
+ */
+export interface ChangeFollower {
+  readonly payload: string;
+  reload(): void;
+}
+
 export interface LinkSyncOptions {
   links: LinkCache;
   database: Pick<Database, "listen">;
@@ -16,6 +25,7 @@ export interface LinkSyncOptions {
   /** A reload slower than this counts as failed, so a hung connection cannot hold back the next one. */
   loadTimeoutMs?: number;
   retryDelayMs?: (attempt: number) => number;
+  follower?: ChangeFollower;
 }
 
 export const LINKS_NOT_LOADED = "links not loaded yet";
@@ -79,6 +89,7 @@ export class LinkSync implements Readiness {
         this.connected = true;
         this.listenFailed = false;
         this.connection += 1;
+        this.options.follower?.reload();
         this.requestReload();
       },
       onDown: (error) => {
@@ -95,7 +106,10 @@ export class LinkSync implements Readiness {
         );
       },
     });
-    this.interval = setInterval(() => this.requestReload(), this.options.refreshIntervalMs);
+    this.interval = setInterval(() => {
+      this.options.follower?.reload();
+      this.requestReload();
+    }, this.options.refreshIntervalMs);
     this.interval.unref();
     this.requestReload();
     return this.started;
@@ -115,6 +129,11 @@ export class LinkSync implements Readiness {
   }
 
   private changed(payload: string): void {
+    const follower = this.options.follower;
+    if (follower !== undefined && payload === follower.payload) {
+      follower.reload();
+      return;
+    }
     const id = Number(payload);
     if (!Number.isSafeInteger(id)) {
       this.logger.warn({ payload }, "unexpected link change notification: reloading every link");

@@ -1,6 +1,8 @@
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { REJECTION_REASONS, type RejectionReason } from "../api/authenticate";
 import { KNOWN_PLATFORMS } from "../click/platform";
+import { DESTINATION_STATES, type DestinationState } from "../db/schema";
+import { CHECK_OUTCOMES, type CheckOutcome } from "../destinations/probe";
 import { type Cell, CellCounter, CellHistogram, type HistogramCell, type MetricJson } from "./cells";
 
 /** How a click ended, as counted in `clicks_total`. */
@@ -75,6 +77,11 @@ export interface SpoolGauges {
   readonly bytes: number;
 }
 
+/** How many destinations are in each state, read at scrape time. */
+export interface DestinationCounts {
+  counts(): Record<DestinationState, number>;
+}
+
 /** One cell per key, e.g. per outcome of one platform. */
 function cellsBy<K extends string>(keys: readonly K[], cell: (key: K) => Cell): Record<K, Cell> {
   return Object.fromEntries(keys.map((key) => [key, cell(key)])) as Record<K, Cell>;
@@ -103,6 +110,9 @@ export class Metrics {
   private readonly circuit: Gauge<"node" | "state">;
   private readonly apiRequests: Counter<"action" | "result">;
   private readonly apiRejections: Counter<"reason">;
+  private readonly deadTargetClicks: Cell;
+  private readonly reroutedClicks: Cell;
+  private readonly destinationChecks: Record<CheckOutcome, Cell>;
 
   constructor() {
     const registry = this.registry;
@@ -192,6 +202,52 @@ export class Metrics {
       for (const result of API_RESULTS) this.apiRequests.inc({ action, result }, 0);
     }
     for (const reason of REJECTION_REASONS) this.apiRejections.inc({ reason }, 0);
+
+    this.deadTargetClicks = new CellCounter(
+      registry,
+      "clicks_dead_target_total",
+      "Clicks whose platform's target is a dead destination, rerouted or not.",
+      [],
+    ).cell({});
+    this.reroutedClicks = new CellCounter(
+      registry,
+      "clicks_rerouted_total",
+      "Clicks sent to a live target of their link because their platform's target is dead.",
+      [],
+    ).cell({});
+    const checks = new CellCounter(
+      registry,
+      "clicks_destination_checks_total",
+      "Destination checks by result: ok (a page is there), failed (404, 410, name or certificate wrong), inconclusive (timeout, 5xx, 429, refused, ...).",
+      ["result"],
+    );
+    this.destinationChecks = cellsBy(CHECK_OUTCOMES, (result) => checks.cell({ result }));
+  }
+
+  /** A click whose target is dead; `rerouted`: it was sent to a live target instead. */
+  countDeadTarget(rerouted: boolean): void {
+    this.deadTargetClicks.value++;
+    if (rerouted) this.reroutedClicks.value++;
+  }
+
+  countDestinationCheck(outcome: CheckOutcome): void {
+    this.destinationChecks[outcome].value++;
+  }
+
+  /** The destinations gauge; only while destinations are checked. */
+  watchDestinations(destinations: DestinationCounts): void {
+    new Gauge<"state">({
+      name: "clicks_destinations",
+      help: "Distinct target URLs by the state their checks found: alive, dead, unknown.",
+      labelNames: ["state"],
+      registers: [this.registry],
+      // WORKERS=N: every worker follows the same shared states.
+      aggregator: "max",
+      collect() {
+        const counts = destinations.counts();
+        for (const state of DESTINATION_STATES) this.set({ state }, counts[state]);
+      },
+    });
   }
 
   /**

@@ -156,6 +156,15 @@ describe("fly.tls.toml: fly.io terminates TLS", () => {
 });
 
 describe("both files: metrics, shutdown, release, image", () => {
+  test("destinations are checked every 15 minutes, and a click to a dead one goes to a live one", () => {
+    for (const config of [fly, flyTls]) {
+      expect(loadConfig(config.env)).toMatchObject({
+        destinationCheckSeconds: 900,
+        deadDestinationFallback: true,
+      });
+    }
+  });
+
   test("fly.io scrapes /metrics on METRICS_PORT, which no service exposes", () => {
     for (const config of [fly, flyTls]) {
       expect(config.metrics).toEqual({
