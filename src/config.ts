@@ -232,18 +232,12 @@ export function loadConfig(env: Environment = process.env): Config {
     );
   }
   if (values.METRICS_PORT !== undefined) {
-    // With WORKERS=N, worker i serves its own metrics on METRICS_PORT + i - 1.
-    const first = values.METRICS_PORT;
-    const last = first + values.WORKERS - 1;
-    const ports =
-      values.WORKERS === 1
-        ? `METRICS_PORT=${first}`
-        : `METRICS_PORT=${first} (with WORKERS=${values.WORKERS}: ${first}-${last})`;
-    if (values.PORT >= first && values.PORT <= last) problems.push(`${ports}: must differ from PORT`);
-    if (tlsSet && values.HTTPS_PORT >= first && values.HTTPS_PORT <= last) {
+    // One port whatever WORKERS says: with several workers the primary serves their sum there.
+    const ports = `METRICS_PORT=${values.METRICS_PORT}`;
+    if (values.PORT === values.METRICS_PORT) problems.push(`${ports}: must differ from PORT`);
+    if (tlsSet && values.HTTPS_PORT === values.METRICS_PORT) {
       problems.push(`${ports}: must differ from HTTPS_PORT`);
     }
-    if (last > 65535) problems.push(`${ports}: goes past 65535`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {

@@ -16,13 +16,15 @@ import { DestinationStates } from "./destinations/states";
 import { checkClicks } from "./http/check";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
+import { pollReadiness } from "./http/readiness";
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
-import { startMetricsListener } from "./metrics/route";
+import { metricsResponse, startMetricsListener } from "./metrics/route";
+import { answerMetricsRequests } from "./metrics/workers";
 
 export interface RunningService {
   app: App;
@@ -45,6 +47,8 @@ export interface RunningService {
 }
 
 const READY_TIMEOUT_MS = 5_000;
+/** How often the PROXY front's port follows readiness: well within fly.io's TCP check interval. */
+const HTTPS_GATE_INTERVAL_MS = 1_000;
 /** Of the shutdown grace, what closing the stores may need after the requests are done. */
 const CLOSE_RESERVE = 0.25;
 
@@ -176,15 +180,23 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     readiness: linkSync,
   };
-  metrics.watchReadiness(async () => (await checkClicks(services)).notReady === undefined);
+  const ready = async () => (await checkClicks(services)).notReady === undefined;
+  metrics.watchReadiness(ready);
   const app = createApp(services);
 
-  // First, so that a taken METRICS_PORT stops the start before the public ports open.
+  // First, so that a taken METRICS_PORT stops the start before the public ports open. With
+  // WORKERS=N the primary serves the port, adding up what each worker answers it.
+  const metricsPort = config.workers === 1 ? config.metricsPort : undefined;
   const metricsServer =
-    config.metricsPort === undefined
+    metricsPort === undefined
       ? undefined
-      : // Each worker counts its own clicks, so each serves them on a port of its own.
-        startMetricsListener({ host: config.host, port: config.metricsPort + worker - 1, metrics });
+      : startMetricsListener({
+          host: config.host,
+          port: metricsPort,
+          respond: () => metricsResponse(metrics),
+        });
+  const stopAnsweringMetrics =
+    config.metricsPort !== undefined && config.workers > 1 ? answerMetricsRequests(metrics) : undefined;
   let listeners: Listeners;
   try {
     listeners = startListeners(
@@ -197,6 +209,13 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     await Promise.allSettled([metricsServer?.stop(true), linkSync.stop()]);
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
+  }
+  const { gateHttps } = listeners;
+  let stopGate: (() => void) | undefined;
+  if (gateHttps !== undefined) {
+    // The links part is known at once: a start without them never accepts on HTTPS_PORT.
+    gateHttps(linkSync.notReadyBecause() === undefined);
+    stopGate = pollReadiness(ready, HTTPS_GATE_INTERVAL_MS, gateHttps);
   }
   const checker =
     destinations &&
@@ -228,6 +247,8 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     metricsUrl,
     async stop() {
+      stopGate?.();
+      stopAnsweringMetrics?.();
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
       const metricsStopped = metricsServer?.stop();
       if (!(await settlesWithin(listeners.stop(), requestsMs))) {

@@ -5,7 +5,7 @@ import { openDatabase } from "../db/database";
 import type { CampaignLink, Destination } from "../db/schema";
 import { createDestinationRepository } from "../destinations/repository";
 import { createLinkRepository } from "../links/repository";
-import { parseLinkJson } from "../links/validation";
+import { parseIdArgument, parseLinkJson } from "../links/validation";
 import type { ApiAction } from "../metrics/metrics";
 
 /**
@@ -68,11 +68,20 @@ function readArguments(args: string[]): { api: string | undefined; rest: string[
   return { api, rest };
 }
 
-/** The id a delete names, from its argument. */
+/** The id a delete names, by the API's rule for ids. */
 function idArgument(argument: string | undefined): number {
-  const id = Number(argument);
-  if (!argument || !Number.isSafeInteger(id)) fail(USAGE);
-  return id;
+  if (!argument) fail(USAGE);
+  const parsed = parseIdArgument(argument);
+  if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
+  return parsed.id;
+}
+
+/** The link a create names, by the API's rules; with the JSON exactly as given. */
+function linkArgument(argument: string | undefined) {
+  if (!argument) fail(USAGE);
+  const parsed = parseLinkJson(argument);
+  if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
+  return { link: parsed.link, json: argument };
 }
 
 /** Why a request failed, in the words an integrator needs. */
@@ -120,13 +129,11 @@ async function throughApi(base: string, command: string, argument: string | unde
   let payload: string;
   let id: number;
   if (command === "create") {
-    if (!argument) fail(USAGE);
     // The same rules the service applies, so a bad link is named here without a round trip.
-    const parsed = parseLinkJson(argument);
-    if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
+    const { link, json } = linkArgument(argument);
     action = "create";
-    payload = argument;
-    id = parsed.link.id;
+    payload = json;
+    id = link.id;
   } else {
     id = idArgument(argument);
     action = "delete";
@@ -146,16 +153,19 @@ async function throughApi(base: string, command: string, argument: string | unde
 }
 
 async function inDatabase(command: string, argument: string | undefined): Promise<void> {
+  // Judged before the database is opened: a refused argument needs none.
+  const link = command === "create" ? linkArgument(argument).link : undefined;
+  const id = command === "delete" ? idArgument(argument) : undefined;
   const config = loadConfig();
   const database = await openDatabase(config).catch((error: unknown) =>
     fail(error instanceof Error ? error.message : String(error)),
   );
   const repository = createLinkRepository(database.db);
   try {
-    if (command === "list") {
-      const links = await repository.all();
-      for (const link of links.sort((a, b) => a.id - b.id)) console.log(describe(link));
-      console.error(`${links.length} link(s)`);
+    if (link !== undefined) {
+      console.log(describe(await repository.upsert(link)));
+    } else if (id !== undefined) {
+      console.log((await repository.remove(id)) ? `deleted ${id}` : `no link ${id}`);
     } else if (command === "destinations") {
       const rows = await createDestinationRepository(database.db).all();
       // Dead first, then unknown; the longest-standing first within each.
@@ -166,14 +176,10 @@ async function inDatabase(command: string, argument: string | undefined): Promis
         );
       for (const row of listed) console.log(describeDestination(row));
       console.error(`${listed.length} of ${rows.length} destination(s) not alive`);
-    } else if (command === "create") {
-      if (!argument) fail(USAGE);
-      const parsed = parseLinkJson(argument);
-      if (!parsed.ok) fail(`${parsed.field} ${parsed.message}`);
-      console.log(describe(await repository.upsert(parsed.link)));
     } else {
-      const id = idArgument(argument);
-      console.log((await repository.remove(id)) ? `deleted ${id}` : `no link ${id}`);
+      const links = await repository.all();
+      for (const stored of links.sort((a, b) => a.id - b.id)) console.log(describe(stored));
+      console.error(`${links.length} link(s)`);
     }
   } finally {
     await database.close();

@@ -7,7 +7,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { lockWithPidFile } from "../pid-lock";
+import { takeFileLock } from "../file-lock";
 import { retryDelayMs } from "./retry";
 import * as schema from "./schema";
 
@@ -195,13 +195,13 @@ export function openPostgres(url: string): Database {
 
 /**
  * PGlite is one process's database: a second process opening the same folder would corrupt it.
- * A pid file makes the second one (the links CLI while the service runs, say) stop with a clear message.
+ * A lock file makes the second one (the links CLI while the service runs, say) stop with a clear message.
  */
 function lockPglite(dataDir: string): () => void {
-  return lockWithPidFile(
+  return takeFileLock(
     join(dataDir, "pglite.pid"),
     (holder) =>
-      `the embedded database in ${dataDir} is in use by process ${holder}: stop it first, or set DATABASE_URL to share a PostgreSQL database`,
+      `the embedded database in ${dataDir} is in use by ${holder}: stop it first, or set DATABASE_URL to share a PostgreSQL database`,
   );
 }
 

@@ -1,9 +1,9 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { REJECTION_REASONS, type RejectionReason } from "../api/authenticate";
 import { KNOWN_PLATFORMS } from "../click/platform";
 import { DESTINATION_STATES, type DestinationState } from "../db/schema";
 import { CHECK_OUTCOMES, type CheckOutcome } from "../destinations/probe";
-import { type Cell, CellCounter, CellHistogram, type HistogramCell } from "./cells";
+import { type Cell, CellCounter, CellHistogram, type HistogramCell, type MetricJson } from "./cells";
 
 /** How a click ended, as counted in `clicks_total`. */
 export const CLICK_OUTCOMES = ["redirected", "not_found", "unknown_link", "error"] as const;
@@ -171,6 +171,8 @@ export class Metrics {
       help: "1 while the connection to the clickstore node is up, else 0.",
       labelNames: ["node"],
       registers: [registry],
+      // WORKERS=N: 1 only while every worker's connection is up.
+      aggregator: "min",
       collect() {
         for (const { node, connected } of connections) this.set({ node }, connected() ? 1 : 0);
       },
@@ -180,6 +182,8 @@ export class Metrics {
       help: "1 for the state the node's circuit breaker is in, 0 for the others.",
       labelNames: ["node", "state"],
       registers: [registry],
+      // WORKERS=N: 1 for each state some worker's breaker is in.
+      aggregator: "max",
     });
     this.apiRequests = new Counter({
       name: "clicks_api_requests_total",
@@ -237,6 +241,8 @@ export class Metrics {
       help: "Distinct target URLs by the state their checks found: alive, dead, unknown.",
       labelNames: ["state"],
       registers: [this.registry],
+      // WORKERS=N: every worker follows the same shared states.
+      aggregator: "max",
       collect() {
         const counts = destinations.counts();
         for (const state of DESTINATION_STATES) this.set({ state }, counts[state]);
@@ -298,6 +304,8 @@ export class Metrics {
       name: "clicks_link_cache_links",
       help: "Campaign links held in memory.",
       registers: [this.registry],
+      // WORKERS=N: every worker holds every link.
+      aggregator: "max",
       collect() {
         this.set(cache.size);
       },
@@ -306,6 +314,8 @@ export class Metrics {
       name: "clicks_link_changes_followed",
       help: "1 while every link change reaches this instance as it happens (the change feed is live and a reload since its connection succeeded), else 0: changes then arrive with the next reload.",
       registers: [this.registry],
+      // WORKERS=N: 1 only while every worker follows.
+      aggregator: "min",
       collect() {
         this.set(cache.followsEveryChange ? 1 : 0);
       },
@@ -314,6 +324,8 @@ export class Metrics {
       name: "clicks_links_loaded_timestamp_seconds",
       help: "When every link was last read from the database (Unix seconds), 0 before the first load.",
       registers: [this.registry],
+      // WORKERS=N: the worker whose links are the oldest.
+      aggregator: "min",
       collect() {
         this.set(cache.loadedAtMs / 1000);
       },
@@ -371,6 +383,8 @@ export class Metrics {
       name: "clicks_ready",
       help: "1 while /check answers 200: the links are loaded and a clickstore node or the spool takes clicks; else 0.",
       registers: [this.registry],
+      // WORKERS=N: 1 only while every worker is (a worker that is not answers its clicks with 503).
+      aggregator: "min",
       async collect() {
         this.set((await ready()) ? 1 : 0);
       },
@@ -385,4 +399,21 @@ export class Metrics {
   async render(): Promise<string> {
     return `${await this.registry.metrics()}\n${this.pushSeconds.render()}${this.clickSeconds.render()}`;
   }
+
+  /** Every metric as data, for the primary to add up over the workers (see `renderAggregate`). */
+  async json(): Promise<MetricJson[]> {
+    const metrics: MetricJson[] = await this.registry.getMetricsAsJSON();
+    for (const histogram of [this.pushSeconds.json(), this.clickSeconds.json()]) {
+      if (histogram !== undefined) metrics.push(histogram);
+    }
+    return metrics;
+  }
+}
+
+/**
+ * The exposition of several workers' metrics as one: counters and histograms summed, gauges by
+ * their aggregator (summed unless it says otherwise), as prom-client does for cluster workers.
+ */
+export function renderAggregate(workers: MetricJson[][]): Promise<string> {
+  return AggregatorRegistry.aggregate(workers).metrics();
 }

@@ -37,21 +37,24 @@ export function registerMetricsRoute(
   );
 }
 
-/** What the METRICS_PORT listener serves: GET /metrics and nothing else. */
-export function metricsListenerRoutes(metrics: Metrics) {
-  return { "/metrics": { GET: () => metricsResponse(metrics) } };
+/**
+ * What the METRICS_PORT listener serves: GET /metrics and nothing else. `respond` answers it: this
+ * process's metrics, or with WORKERS=N the primary's sum of its workers'.
+ */
+export function metricsListenerRoutes(respond: () => Promise<Response>) {
+  return { "/metrics": { GET: respond } };
 }
 
 /** The METRICS_PORT listener, for a scraper on the private network. */
 export function startMetricsListener(options: {
   host: string;
   port: number;
-  metrics: Metrics;
+  respond: () => Promise<Response>;
 }): Server<undefined> {
   return Bun.serve({
     hostname: options.host,
     port: options.port,
-    routes: metricsListenerRoutes(options.metrics),
+    routes: metricsListenerRoutes(options.respond),
     fetch: () => new Response("Not Found", { status: 404 }),
   });
 }

@@ -190,7 +190,7 @@ describe("docs/openapi.yaml", () => {
     };
     for (const route of service.app.routes) serve(route.method, route.path);
     const answer = () => Promise.resolve(new Response());
-    for (const routes of [directRoutes(answer), metricsListenerRoutes(service.metrics)]) {
+    for (const routes of [directRoutes(answer), metricsListenerRoutes(answer)]) {
       for (const [route, methods] of Object.entries(routes)) {
         for (const method of Object.keys(methods)) serve(method, route);
       }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { detectPlatform, KNOWN_PLATFORMS } from "../../src/click/platform";
-import { Metrics, UNEXAMINED_PLATFORM } from "../../src/metrics/metrics";
+import { Metrics, renderAggregate, UNEXAMINED_PLATFORM } from "../../src/metrics/metrics";
 import { Scrape } from "../support/metrics";
 
 async function scrape(metrics: Metrics): Promise<Scrape> {
@@ -214,5 +214,79 @@ describe("the registry", () => {
 
   test("answers in the Prometheus text format", () => {
     expect(new Metrics().contentType).toStartWith("text/plain; version=0.0.4");
+  });
+});
+
+describe("WORKERS=N: the sum the primary serves (renderAggregate over each worker's json())", () => {
+  /** A worker's metrics after some clicks and pushes; `up` says whether it is connected, following, ready. */
+  function worker(clicks: number, up: boolean, loadedAtMs: number) {
+    const metrics = new Metrics();
+    const started = performance.now();
+    for (let n = 0; n < clicks; n++) metrics.countClick("ios", "redirected", started);
+    const node = metrics.clickstoreNode("a:6379");
+    for (let n = 0; n < clicks; n++) node.recordPush("ok", started);
+    node.watchConnection(() => up);
+    node.setCircuit(up ? "closed" : "open");
+    metrics.watchLinkCache({
+      size: 7,
+      stats: { hits: clicks, misses: 0, knownMissing: 0, unasked: 0 },
+      followsEveryChange: up,
+      loadedAtMs,
+    });
+    metrics.watchReadiness(async () => up);
+    metrics.countApiRequest("create", "ok");
+    return metrics;
+  }
+
+  test("counters and histograms add up; gauges keep their meaning for the machine", async () => {
+    const workers = [worker(3, true, 2_000_000), worker(5, false, 1_000_000)];
+    const sum = new Scrape(await renderAggregate(await Promise.all(workers.map((each) => each.json()))));
+    expect(sum.nonZero("clicks_total")).toEqual({ '{outcome="redirected",platform="ios"}': 8 });
+    expect(sum.value("clicks_click_duration_seconds_count", { outcome: "redirected" })).toBe(8);
+    expect(sum.nonZero("clicks_clickstore_pushes_total")).toEqual({ '{node="a:6379",result="ok"}': 8 });
+    expect(sum.value("clicks_clickstore_push_duration_seconds_count", { node: "a:6379" })).toBe(8);
+    expect(sum.value("clicks_clickstore_push_duration_seconds_bucket", { node: "a:6379", le: "+Inf" })).toBe(
+      8,
+    );
+    expect(sum.value("clicks_link_cache_lookups_total", { result: "hit" })).toBe(8);
+    expect(sum.value("clicks_api_requests_total", { action: "create", result: "ok" })).toBe(2);
+    // Every worker holds the same 7 links. The node is not connected from every worker, not every
+    // worker follows changes or is ready, and the oldest load counts. Each state some worker's
+    // breaker is in shows 1.
+    expect(sum.value("clicks_link_cache_links")).toBe(7);
+    expect(sum.value("clicks_clickstore_connected", { node: "a:6379" })).toBe(0);
+    expect(sum.value("clicks_link_changes_followed")).toBe(0);
+    expect(sum.value("clicks_ready")).toBe(0);
+    expect(sum.value("clicks_links_loaded_timestamp_seconds")).toBe(1_000);
+    expect(sum.nonZero("clicks_clickstore_circuit_state")).toEqual({
+      '{node="a:6379",state="closed"}': 1,
+      '{node="a:6379",state="open"}': 1,
+    });
+    expect(sum.types.get("clicks_clickstore_push_duration_seconds")).toBe("histogram");
+    expect(sum.types.get("clicks_click_duration_seconds")).toBe("histogram");
+  });
+
+  test("over one worker, the service's own series come out as that worker renders them", async () => {
+    const one = worker(4, true, 2_000_000);
+    const own = await scrape(one);
+    const summed = new Scrape(await renderAggregate([await one.json()]));
+    for (const name of [
+      "clicks_total",
+      "clicks_click_duration_seconds_bucket",
+      "clicks_click_duration_seconds_count",
+      "clicks_clickstore_pushes_total",
+      "clicks_clickstore_push_duration_seconds_bucket",
+      "clicks_clickstore_push_duration_seconds_count",
+      "clicks_clickstore_connected",
+      "clicks_clickstore_circuit_state",
+      "clicks_link_cache_links",
+      "clicks_link_changes_followed",
+      "clicks_links_loaded_timestamp_seconds",
+      "clicks_link_cache_lookups_total",
+      "clicks_api_requests_total",
+      "clicks_ready",
+    ]) {
+      expect(summed.nonZero(name)).toEqual(own.nonZero(name));
+    }
   });
 });
