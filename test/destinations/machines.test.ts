@@ -101,12 +101,14 @@ describe("two machines, one checker", () => {
     const from = site.requests.length;
     await Bun.sleep(4_000);
     expect(checkers()).toHaveLength(1);
-    // One machine makes at most one request a second to this host; two would make two.
+    // One machine makes at most one request a second to this host (4 or 5 in 4 s); two would make
+    // about eight. The pacer's exact spacing is unit-tested in rules.test.ts: here the arrival times
+    // also carry both processes' scheduling delays, which reach tens of milliseconds on a busy machine.
     const seen = site.requests.slice(from).map((request) => request.atMs);
     expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen.length).toBeLessThanOrEqual(5);
     for (let i = 1; i < seen.length; i++) {
-      expect((seen[i] as number) - (seen[i - 1] as number)).toBeGreaterThanOrEqual(950);
+      expect((seen[i] as number) - (seen[i - 1] as number)).toBeGreaterThanOrEqual(800);
     }
     expect(await iphoneGoesTo(a, 1)).toBe(APP);
     expect(await stateOf(APP)).toBe("alive");
