@@ -1,8 +1,10 @@
+import type { ZeroedAdid } from "../config";
 import type { CampaignLink } from "../db/schema";
 import { isoSeconds } from "./clock";
 import { encodeQuery } from "./encoding";
 import { eventLine, eventQuery } from "./event";
-import { advertisingId, idfaComb } from "./identifiers";
+import { advertisingId, idfaComb, idfaCombWithoutZeroed, isZeroedId } from "./identifiers";
+import { createCrawlerDetector } from "./platform";
 import { firstPresent, parseQuery, type Query } from "./query";
 import { resolveRedirect } from "./redirect";
 
@@ -23,6 +25,10 @@ export interface ComposedClick {
   hasTarget: boolean;
   /** An identifier was sent but none was usable; counted in the metrics. */
   invalidIdfa: boolean;
+  /** The device id the original matches on is all-zero (the device opted out of tracking); counted. */
+  zeroedAdid: boolean;
+  /** A crawler or link-preview fetcher, not a person (NON_HUMAN_CLICKS). */
+  crawler: boolean;
 }
 
 export interface ClickComposerOptions {
@@ -30,6 +36,8 @@ export interface ClickComposerOptions {
   notFoundUrl: string | undefined;
   /** A unique, time-ordered id per click so consumers can drop at-least-once duplicates. */
   newClickId?: () => string;
+  /** What an all-zero advertising id is (ZEROED_ADID); default `keep`, as the original. */
+  zeroedAdid?: ZeroedAdid;
 }
 
 // Parameters that become event fields of their own; everything else travels in reqparams.
@@ -51,12 +59,18 @@ function md5Hex(text: string): string {
 export function createClickComposer(options: ClickComposerOptions) {
   const { detectPlatform, notFoundUrl } = options;
   const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
+  const zeroedIsNoId = options.zeroedAdid === "fingerprint";
+  const isCrawler = createCrawlerDetector();
 
   return function composeClick(link: CampaignLink, request: ClickRequest): ComposedClick {
     const query = parseQuery(request.rawQuery);
     const platform = detectPlatform(request.userAgent);
     const adid = advertisingId(query);
-    const comb = idfaComb(adid, query.get("idfa_md5"), query.get("idfa_sha1"));
+    const idfaMd5 = query.get("idfa_md5");
+    const idfaSha1 = query.get("idfa_sha1");
+    const sent = idfaComb(adid, idfaMd5, idfaSha1);
+    const zeroedAdid = sent.kind === "valid" && isZeroedId(sent.value);
+    const comb = zeroedAdid && zeroedIsNoId ? idfaCombWithoutZeroed(adid, idfaMd5, idfaSha1) : sent;
     const combined = comb.kind === "valid" ? comb.value : undefined;
     const lookupKey = md5Hex((combined ?? `${request.ip}.${platform}`).toLowerCase());
 
@@ -86,6 +100,9 @@ export function createClickComposer(options: ClickComposerOptions) {
       redirectUrl,
       hasTarget: target !== undefined,
       invalidIdfa: comb.kind === "invalid",
+      zeroedAdid,
+      // The detector gives a crawler no platform: only those UAs need asking.
+      crawler: platform === "" && isCrawler(request.userAgent),
     };
   };
 }
