@@ -70,6 +70,11 @@ const warmDetector = createPlatformDetector();
 for (const agent of agents) warmDetector(agent);
 const composeCached = createClickComposer({ detectPlatform: warmDetector, notFoundUrl: undefined });
 const composeUncached = createClickComposer({ detectPlatform, notFoundUrl: undefined });
+const composeFingerprint = createClickComposer({
+  detectPlatform: warmDetector,
+  notFoundUrl: undefined,
+  zeroedAdid: "fingerprint",
+});
 
 group("UA → platform", () => {
   const nextAgent = cycle(agents);
@@ -107,6 +112,11 @@ group("whole composition (composeClick)", () => {
   bench("with the UA cache", () => {
     const { link, request } = nextWarm();
     do_not_optimize(composeCached(link, request));
+  });
+  const nextFingerprint = cycle(clicks);
+  bench("with the UA cache, ZEROED_ADID=fingerprint", () => {
+    const { link, request } = nextFingerprint();
+    do_not_optimize(composeFingerprint(link, request));
   });
   const nextCold = cycle(clicks);
   bench("without the UA cache", () => {
