@@ -71,6 +71,13 @@ const wholeNumber = (what: string, min: number, max: number, fallback: number) =
     .max(max, { message: `must be at most ${max}` })
     .default(fallback);
 
+/** One of `values`; unset or empty: `fallback`. */
+const oneOf = <T extends string>(values: readonly T[], fallback: NoInfer<T>) =>
+  z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z.enum(values, { message: `must be one of ${values.join(", ")}` }).default(fallback),
+  );
+
 const envSchema = z.object({
   PORT: port(2343),
   HTTPS_PORT: port(8443),
@@ -94,30 +101,10 @@ const envSchema = z.object({
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
-  PROXY_PROTOCOL: z
-    .enum([...PROXY_PROTOCOL_VALUES, ""], {
-      message: `must be one of ${PROXY_PROTOCOL_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): ProxyProtocol => (value ? value : "off")),
-  TRUST_PROXY: z
-    .enum([...TRUST_PROXY_VALUES, ""], {
-      message: `must be one of ${TRUST_PROXY_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): TrustProxy => (value ? value : "off")),
-  ZEROED_ADID: z
-    .enum([...ZEROED_ADID_VALUES, ""], {
-      message: `must be one of ${ZEROED_ADID_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): ZeroedAdid => (value ? value : "keep")),
-  NON_HUMAN_CLICKS: z
-    .enum([...NON_HUMAN_CLICKS_VALUES, ""], {
-      message: `must be one of ${NON_HUMAN_CLICKS_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): NonHumanClicks => (value ? value : "store")),
+  PROXY_PROTOCOL: oneOf(PROXY_PROTOCOL_VALUES, "off"),
+  TRUST_PROXY: oneOf(TRUST_PROXY_VALUES, "off"),
+  ZEROED_ADID: oneOf(ZEROED_ADID_VALUES, "keep"),
+  NON_HUMAN_CLICKS: oneOf(NON_HUMAN_CLICKS_VALUES, "store"),
   METRICS_PORT: optionalText.pipe(portNumber.optional()),
   METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
     message: "must be at least 16 characters",
