@@ -48,7 +48,7 @@ const cells = await best("metric updates per click, cells (this service)", () =>
       stats.hits++;
       const started = performance.now();
       node.recordPush("ok", started);
-      metrics.countClick("ios", "redirected");
+      metrics.countClick("ios", "redirected", started);
     }
   }),
 );
@@ -122,6 +122,7 @@ const app = createApp({
   logger: createLogger("silent"),
   links,
   repository,
+  replayGuard: { claim: async () => true },
   clickstore,
   composeClick: createClickComposer({ detectPlatform: createPlatformDetector(), notFoundUrl: undefined }),
   clientIp: createClientIp("off"),

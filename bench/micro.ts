@@ -2,8 +2,7 @@
  * `bun run bench:micro`: the click's CPU work alone, per call, with mitata: UA detection with and
  * without the cache, the event string, and the whole composition, over the benchmark's own traffic.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { bench, do_not_optimize, group, run } from "mitata";
 import { type ClickRequest, createClickComposer } from "../src/click/click";
 import { isoSeconds } from "../src/click/clock";
@@ -11,6 +10,7 @@ import { eventLine, eventQuery } from "../src/click/event";
 import { createPlatformDetector, detectPlatform } from "../src/click/platform";
 import { parseQuery } from "../src/click/query";
 import type { CampaignLink } from "../src/db/schema";
+import { resultsFile } from "./options";
 import { buildTraffic } from "./traffic";
 
 const traffic = buildTraffic();
@@ -75,6 +75,16 @@ const composeFingerprint = createClickComposer({
   notFoundUrl: undefined,
   zeroedAdid: "fingerprint",
 });
+// Destination checks on: every tenth link's targets dead, so the lookup and the reroute both run.
+const dead = new Set(
+  [...links.values()].filter((link) => link.id % 10 === 0).flatMap((link) => Object.values(link.targetUrl)),
+);
+const composeChecked = createClickComposer({
+  detectPlatform: warmDetector,
+  notFoundUrl: undefined,
+  isDead: (url) => dead.has(url),
+  reroute: true,
+});
 
 group("UA → platform", () => {
   const nextAgent = cycle(agents);
@@ -118,6 +128,11 @@ group("whole composition (composeClick)", () => {
     const { link, request } = nextFingerprint();
     do_not_optimize(composeFingerprint(link, request));
   });
+  const nextChecked = cycle(clicks);
+  bench("with the UA cache, destination checks on", () => {
+    const { link, request } = nextChecked();
+    do_not_optimize(composeChecked(link, request));
+  });
   const nextCold = cycle(clicks);
   bench("without the UA cache", () => {
     const { link, request } = nextCold();
@@ -133,9 +148,7 @@ const perCall = benchmarks.flatMap((trial) =>
       : [],
   ),
 );
-const results = join(import.meta.dir, "results");
-mkdirSync(results, { recursive: true });
-const out = join(results, `micro-${new Date().toISOString().replaceAll(":", "-")}.json`);
+const out = resultsFile(`micro-${new Date().toISOString().replaceAll(":", "-")}.json`);
 writeFileSync(
   out,
   `${JSON.stringify({ bun: Bun.version, userAgents: agents.length, clicks: clicks.length, perCall }, null, 2)}\n`,

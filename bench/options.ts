@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 export const SHAPES = ["keep-alive", "close", "https"] as const;
@@ -34,7 +36,7 @@ export const USAGE = `bun run bench [-- options]
   --threads N          wrk threads (default 2)
   --connections N      wrk connections (default 64)
   --soak CLICKS        keep-alive clicks on one service until it served this many; memory sampled per run
-  --out FILE           where the JSON goes (default bench/results/<time>.json)
+  --out FILE           where the JSON goes (default <BENCH_RESULTS_DIR or bench/results>/<time>.json)
   --compare REV        also measure the service of git revision REV (WORKERS=1), for before/after
   --profile DIR        CPU profiles of the service processes (bun --cpu-prof, also as markdown) into DIR`;
 
@@ -86,4 +88,14 @@ export function readOptions(argv: string[]): BenchOptions {
     profile: values.profile,
     compare: values.compare,
   };
+}
+
+/**
+ * Where a benchmark writes its JSON: BENCH_RESULTS_DIR, else bench/results/ (git-ignored). The
+ * smoke tests point it at a temporary folder, so that `npm test` leaves nothing behind.
+ */
+export function resultsFile(name: string): string {
+  const dir = process.env.BENCH_RESULTS_DIR || join(import.meta.dir, "results");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
 }

@@ -11,11 +11,10 @@
  * service's CPU time per click is the figure that tells the front's cost. Both services run at
  * once and the scenarios alternate for several rounds, so that the load of anything else on the
  * machine falls on both alike. Prints one table and the front's cost in CPU per click, and writes
- * JSON under bench/results/.
+ * JSON into BENCH_RESULTS_DIR (default bench/results/).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { join } from "node:path";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { freePort, waitFor } from "../test/support/ports";
@@ -23,6 +22,7 @@ import { v2Inet } from "../test/support/proxy-protocol";
 import { RedisServer } from "../test/support/redis";
 import { spawnService } from "../test/support/service";
 import { TestCa } from "../test/support/tls";
+import { resultsFile } from "./options";
 
 const { values } = parseArgs({
   options: {
@@ -224,9 +224,7 @@ async function main() {
   console.log(
     `front_cpu_cost_new_connection=${summary.frontCpuCostNewConnectionPct}% front_cpu_cost_keep_alive=${summary.frontCpuCostKeepAlivePct}%`,
   );
-  const dir = join(import.meta.dir, "results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `proxy-front-${new Date().toISOString().replaceAll(":", "-")}.json`);
+  const file = resultsFile(`proxy-front-${new Date().toISOString().replaceAll(":", "-")}.json`);
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), summary, results }, null, 2)}\n`);
   console.log(`results: ${file}`);
 }

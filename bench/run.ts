@@ -7,7 +7,7 @@
  * by shape, alternating baseline and service. Prints a table and one final line; the full results
  * go to bench/results/ as JSON. `--micro` runs the micro-benchmarks instead (bench/micro.ts).
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type Redis from "ioredis";
@@ -20,7 +20,7 @@ import { RedisServer } from "../test/support/redis";
 import { migrate, type ServiceProcess, spawnService, tempDir } from "../test/support/service";
 import { type CertificateFiles, makeCertificate } from "./cert";
 import { clearEvents, countEvents, settle } from "./events";
-import { type BenchOptions, readOptions, type Shape, USAGE } from "./options";
+import { type BenchOptions, readOptions, resultsFile, type Shape, USAGE } from "./options";
 import { cpuSecondsOf, findProcess, memoryOf } from "./proc";
 import { finalLine, lostOf, type RunResult, summarize, table } from "./report";
 import { ensureTools } from "./tools";
@@ -28,7 +28,6 @@ import { buildTraffic, TAIL_LOCATION, type Traffic } from "./traffic";
 import { luaData, runWrk } from "./wrk";
 
 const ROOT = join(import.meta.dir, "..");
-const RESULTS = join(import.meta.dir, "results");
 
 function log(line: string): void {
   console.error(`[bench] ${line}`);
@@ -376,8 +375,7 @@ async function main(): Promise<void> {
     soak: soakSamples,
     runs,
   };
-  mkdirSync(RESULTS, { recursive: true });
-  const out = options.out ?? join(RESULTS, `${startedAt.replaceAll(":", "-")}.json`);
+  const out = options.out ?? resultsFile(`${startedAt.replaceAll(":", "-")}.json`);
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
   if (soakSamples) {

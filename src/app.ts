@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { ReplayGuard } from "./api/replay-guard";
 import { registerApiRoutes } from "./api/route";
 import type { ComposeClick } from "./click/click";
 import { registerClickRoute } from "./click/route";
@@ -21,6 +22,8 @@ export interface Services {
   logger: Logger;
   links: LinkCache;
   repository: LinkRepository;
+  /** Where accepted v2 link API signatures are remembered. */
+  replayGuard: ReplayGuard;
   clickstore: Clickstore;
   composeClick: ComposeClick;
   clientIp: ClientIp;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { API_SIGNATURE_VALUES, type ApiSignature } from "./api/authenticate";
 import type { BreakerSettings } from "./clickstore/breaker";
 
 /**
@@ -89,6 +90,11 @@ const envSchema = z.object({
   REDIS_PUSH_TIMEOUT_MS: wholeNumber("milliseconds", 1, 60_000, 250),
   LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
   LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
+  DESTINATION_CHECK_SECONDS: wholeNumber("seconds", 0, 604_800, 0),
+  DEAD_DESTINATION_FALLBACK: z
+    .enum(["on", "off", ""], { message: "must be on or off" })
+    .optional()
+    .transform((value) => value !== "off"),
   REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
   REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
   REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
@@ -97,6 +103,12 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 100, 600_000, 10_000),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
+  API_SIGNATURE: z
+    .enum([...API_SIGNATURE_VALUES, ""], {
+      message: `must be one of ${API_SIGNATURE_VALUES.join(", ")}`,
+    })
+    .optional()
+    .transform((value): ApiSignature => (value ? value : "legacy+v2")),
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
@@ -146,8 +158,17 @@ export interface Config {
   linkRefreshSeconds: number;
   /** The longest a click for a link not in memory waits for the database. */
   linkLookupTimeoutMs: number;
+  /** How often each distinct target URL is checked; 0: never (no request leaves for third parties' servers). */
+  destinationCheckSeconds: number;
+  /** A click whose target is dead goes to the link's default or fallback; only while checks run. */
+  deadDestinationFallback: boolean;
   apiSecretKey: string | undefined;
   allowUnsignedApi: boolean;
+  /**
+   * Which link API signatures are accepted: `legacy+v2` (the default: the analytics tool signs the
+   * original way until it moves) or `v2` only (timestamped, replay-proof).
+   */
+  apiSignature: ApiSignature;
   notFoundUrl: string | undefined;
   errorPageUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
@@ -221,18 +242,12 @@ export function loadConfig(env: Environment = process.env): Config {
     );
   }
   if (values.METRICS_PORT !== undefined) {
-    // With WORKERS=N, worker i serves its own metrics on METRICS_PORT + i - 1.
-    const first = values.METRICS_PORT;
-    const last = first + values.WORKERS - 1;
-    const ports =
-      values.WORKERS === 1
-        ? `METRICS_PORT=${first}`
-        : `METRICS_PORT=${first} (with WORKERS=${values.WORKERS}: ${first}-${last})`;
-    if (values.PORT >= first && values.PORT <= last) problems.push(`${ports}: must differ from PORT`);
-    if (tlsSet && values.HTTPS_PORT >= first && values.HTTPS_PORT <= last) {
+    // One port whatever WORKERS says: with several workers the primary serves their sum there.
+    const ports = `METRICS_PORT=${values.METRICS_PORT}`;
+    if (values.PORT === values.METRICS_PORT) problems.push(`${ports}: must differ from PORT`);
+    if (tlsSet && values.HTTPS_PORT === values.METRICS_PORT) {
       problems.push(`${ports}: must differ from HTTPS_PORT`);
     }
-    if (last > 65535) problems.push(`${ports}: goes past 65535`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -252,8 +267,11 @@ export function loadConfig(env: Environment = process.env): Config {
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
     linkRefreshSeconds: values.LINK_REFRESH_SECONDS,
     linkLookupTimeoutMs: values.LINK_LOOKUP_TIMEOUT_MS,
+    destinationCheckSeconds: values.DESTINATION_CHECK_SECONDS,
+    deadDestinationFallback: values.DESTINATION_CHECK_SECONDS > 0 && values.DEAD_DESTINATION_FALLBACK,
     apiSecretKey: values.API_SECRET_KEY,
     allowUnsignedApi: values.ALLOW_UNSIGNED_API,
+    apiSignature: values.API_SIGNATURE,
     notFoundUrl: values.NOT_FOUND_URL,
     errorPageUrl: values.ERROR_PAGE_URL,
     tls:

@@ -17,7 +17,9 @@ const worker = workerNumber();
 const rootLogger = createLogger(config.logLevel, { secrets: secretValues(config) });
 
 if (config.workers > 1 && worker === undefined) {
-  process.exit(await runWorkers(config.workers, rootLogger));
+  const metricsListener =
+    config.metricsPort === undefined ? undefined : { host: config.host, port: config.metricsPort };
+  process.exit(await runWorkers(config.workers, rootLogger, metricsListener));
 }
 
 const logger = worker === undefined ? rootLogger : rootLogger.child({ worker });

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Server } from "bun";
+import { createReplayGuard } from "./api/replay-guard";
 import { type App, createApp, type Services } from "./app";
 import { createClickComposer } from "./click/click";
 import { createPlatformDetector } from "./click/platform";
@@ -9,15 +10,21 @@ import { FileClickstore } from "./clickstore/file";
 import { RedisClickstore } from "./clickstore/redis-clickstore";
 import type { Config } from "./config";
 import { type Database, openDatabase } from "./db/database";
+import { CHECKER_LOCK_KEY, DestinationChecker } from "./destinations/checker";
+import { createDestinationRepository, DESTINATION_CHANGES } from "./destinations/repository";
+import { DestinationStates } from "./destinations/states";
+import { checkClicks } from "./http/check";
 import { createClientIp } from "./http/client-ip";
 import { baseUrl, type Listeners, startListeners, type TlsReload } from "./http/listeners";
+import { pollReadiness } from "./http/readiness";
 import { readTlsFiles } from "./http/tls";
 import { LinkCache } from "./links/cache";
 import { createLinkRepository } from "./links/repository";
 import { LinkSync } from "./links/sync";
 import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
-import { startMetricsListener } from "./metrics/route";
+import { metricsResponse, startMetricsListener } from "./metrics/route";
+import { answerMetricsRequests } from "./metrics/workers";
 
 export interface RunningService {
   app: App;
@@ -40,6 +47,8 @@ export interface RunningService {
 }
 
 const READY_TIMEOUT_MS = 5_000;
+/** How often the PROXY front's port follows readiness: well within fly.io's TCP check interval. */
+const HTTPS_GATE_INTERVAL_MS = 1_000;
 /** Of the shutdown grace, what closing the stores may need after the requests are done. */
 const CLOSE_RESERVE = 0.25;
 
@@ -94,6 +103,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     shutdownGraceMs: config.shutdownGraceMs,
     apiSigned: config.apiSecretKey !== undefined,
     allowUnsignedApi: config.allowUnsignedApi,
+    apiSignature: config.apiSignature,
     notFoundUrl: config.notFoundUrl,
     errorPageUrl: config.errorPageUrl,
     tls: config.tls !== undefined,
@@ -106,6 +116,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     linkRefreshSeconds: config.linkRefreshSeconds,
     linkLookupTimeoutMs: config.linkLookupTimeoutMs,
+    destinationCheckSeconds: config.destinationCheckSeconds,
+    deadDestinationFallback: config.deadDestinationFallback,
     workers: config.workers,
   };
 }
@@ -119,11 +131,19 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   const metrics = new Metrics();
   const links = new LinkCache(repository, { lookupTimeoutMs: config.linkLookupTimeoutMs });
   metrics.watchLinkCache(links);
+  // Only while destinations are checked: otherwise nothing of them is read, written or measured.
+  const destinationRepository = createDestinationRepository(database.db);
+  const destinations =
+    config.destinationCheckSeconds > 0 ? new DestinationStates(destinationRepository, logger) : undefined;
+  if (destinations) metrics.watchDestinations(destinations);
   const linkSync = new LinkSync({
     links,
     database,
     refreshIntervalMs: config.linkRefreshSeconds * 1000,
     logger,
+    ...(destinations && {
+      follower: { payload: DESTINATION_CHANGES, reload: () => destinations.reload() },
+    }),
   });
   let clickstore: Clickstore;
   try {
@@ -135,7 +155,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
   try {
     // Not ready until the links are loaded; if the database is away, listen anyway (/check says why)
     // while the sync keeps retrying.
-    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS)]);
+    await Promise.all([linkSync.start(), clickstore.ready(READY_TIMEOUT_MS), destinations?.load()]);
   } catch (error) {
     await linkSync.stop();
     await Promise.allSettled([clickstore.close(), database.close()]);
@@ -150,24 +170,35 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     logger,
     links,
     repository,
+    replayGuard: createReplayGuard(database.db),
     clickstore,
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
       notFoundUrl: config.notFoundUrl,
       zeroedAdid: config.zeroedAdid,
+      ...(destinations && { isDead: destinations.isDead, reroute: config.deadDestinationFallback }),
     }),
     clientIp: createClientIp(config.trustProxy),
     metrics,
     readiness: linkSync,
   };
+  const ready = async () => (await checkClicks(services)).notReady === undefined;
+  metrics.watchReadiness(ready);
   const app = createApp(services);
 
-  // First, so that a taken METRICS_PORT stops the start before the public ports open.
+  // First, so that a taken METRICS_PORT stops the start before the public ports open. With
+  // WORKERS=N the primary serves the port, adding up what each worker answers it.
+  const metricsPort = config.workers === 1 ? config.metricsPort : undefined;
   const metricsServer =
-    config.metricsPort === undefined
+    metricsPort === undefined
       ? undefined
-      : // Each worker counts its own clicks, so each serves them on a port of its own.
-        startMetricsListener({ host: config.host, port: config.metricsPort + worker - 1, metrics });
+      : startMetricsListener({
+          host: config.host,
+          port: metricsPort,
+          respond: () => metricsResponse(metrics),
+        });
+  const stopAnsweringMetrics =
+    config.metricsPort !== undefined && config.workers > 1 ? answerMetricsRequests(metrics) : undefined;
   let listeners: Listeners;
   try {
     listeners = startListeners(
@@ -181,6 +212,26 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     await Promise.allSettled([clickstore.close(), database.close()]);
     throw error;
   }
+  const { gateHttps } = listeners;
+  let stopGate: (() => void) | undefined;
+  if (gateHttps !== undefined) {
+    // The links part is known at once: a start without them never accepts on HTTPS_PORT.
+    gateHttps(linkSync.notReadyBecause() === undefined);
+    stopGate = pollReadiness(ready, HTTPS_GATE_INTERVAL_MS, gateHttps);
+  }
+  const checker =
+    destinations &&
+    new DestinationChecker({
+      intervalMs: config.destinationCheckSeconds * 1000,
+      links,
+      linksLoaded: () => linkSync.notReadyBecause() === undefined,
+      repository: destinationRepository,
+      states: destinations,
+      lock: database.advisoryLock(CHECKER_LOCK_KEY, "clicks destination checks"),
+      logger,
+      metrics,
+    });
+  checker?.start();
   const url = listeners.httpUrl;
   const httpsUrl = listeners.httpsUrl;
   const metricsUrl = metricsServer ? baseUrl("http", config.host, metricsServer.port as number) : undefined;
@@ -198,6 +249,8 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     metrics,
     metricsUrl,
     async stop() {
+      stopGate?.();
+      stopAnsweringMetrics?.();
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
       const metricsStopped = metricsServer?.stop();
       if (!(await settlesWithin(listeners.stop(), requestsMs))) {
@@ -208,7 +261,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
         await listeners.stop(true);
       }
       await metricsStopped;
-      await linkSync.stop();
+      await Promise.all([linkSync.stop(), checker?.stop()]);
       await Promise.allSettled([clickstore.close(), database.close()]);
     },
   };

@@ -1,10 +1,13 @@
-import type { Subprocess } from "bun";
+import type { Server, Subprocess } from "bun";
 import type { Logger } from "./logger";
+import { startMetricsListener } from "./metrics/route";
+import { WorkerMetrics } from "./metrics/workers";
 
 /**
  * WORKERS=N: N processes of this program serve the same port (SO_REUSEPORT, the kernel spreads
  * connections over them), so a machine with several vCPUs uses them all. The primary process
- * serves nothing itself: it starts the workers, passes SIGINT/SIGTERM on, and ends when they did.
+ * serves no click itself: it starts the workers, passes SIGINT/SIGTERM on, and ends when they did.
+ * With METRICS_PORT it serves the sum of the workers' metrics there.
  */
 
 const WORKER_FLAG = "--worker";
@@ -34,8 +37,23 @@ function alive(worker: Subprocess): boolean {
  * the primary exits 1: the machine restarts whole rather than running on with fewer workers.
  * Resolves to the exit code for the primary.
  */
-export async function runWorkers(count: number, logger: Logger): Promise<number> {
+export async function runWorkers(
+  count: number,
+  logger: Logger,
+  metricsListener?: { host: string; port: number },
+): Promise<number> {
   const workers: Subprocess[] = [];
+  const workerMetrics = new WorkerMetrics(() => workers);
+  let metricsServer: Server<undefined> | undefined;
+  if (metricsListener !== undefined) {
+    try {
+      // Before the workers: a taken METRICS_PORT stops the start.
+      metricsServer = startMetricsListener({ ...metricsListener, respond: () => workerMetrics.respond() });
+    } catch (error) {
+      logger.fatal({ err: error, port: metricsListener.port }, "METRICS_PORT could not be opened");
+      return 1;
+    }
+  }
   let stopping = false;
   let exitCode = 0;
   const stopAll = (signal: NodeJS.Signals) => {
@@ -54,6 +72,8 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
     const worker = Bun.spawn([...selfCommand(), WORKER_FLAG, String(number)], {
       stdio: ["ignore", "inherit", "inherit"],
       env: process.env,
+      // The channel the primary asks each worker's metrics over.
+      ...(metricsServer === undefined ? {} : { ipc: workerMetrics.received }),
     });
     workers.push(worker);
     void worker.exited.then((code) => {
@@ -70,5 +90,6 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
   logger.info({ workers: count, pids: workers.map((worker) => worker.pid) }, "workers started");
 
   await Promise.all(workers.map((worker) => worker.exited));
+  await metricsServer?.stop(true);
   return exitCode;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { RunResult, Summary } from "../bench/report";
 import { runCommand, tempDir } from "./support/service";
 
@@ -8,8 +8,9 @@ import { runCommand, tempDir } from "./support/service";
 // No timing is asserted: only that they run end to end and that no click was lost.
 const ROOT = join(import.meta.dir, "..");
 
-function run(args: string[]) {
-  return runCommand(["bun", join(ROOT, "bench", "run.ts"), ...args]);
+/** The benchmark, writing its results into a temporary folder: a test run leaves nothing in bench/results/. */
+function run(args: string[], resultsDir = tempDir("clicks-bench-results-")) {
+  return runCommand(["bun", join(ROOT, "bench", "run.ts"), ...args], { BENCH_RESULTS_DIR: resultsDir });
 }
 
 interface Results {
@@ -61,8 +62,9 @@ describe("bun run bench", () => {
     );
   }, 240_000);
 
-  test("--micro measures UA detection and event composition per call", async () => {
-    const { code, stdout, stderr } = await run(["--micro"]);
+  test("--micro measures UA detection and event composition per call, into BENCH_RESULTS_DIR", async () => {
+    const resultsDir = tempDir("clicks-bench-results-");
+    const { code, stdout, stderr } = await run(["--micro"], resultsDir);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     for (const name of [
       "detectPlatform, no cache",
@@ -74,6 +76,7 @@ describe("bun run bench", () => {
     }
     const file = /results: (\S+)/.exec(stdout)?.[1];
     expect(file).toBeDefined();
+    expect(dirname(file as string)).toBe(resultsDir);
     const perCall = (
       JSON.parse(readFileSync(file as string, "utf8")) as { perCall: Array<{ avgNs: number }> }
     ).perCall;

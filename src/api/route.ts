@@ -4,7 +4,7 @@ import type { App, AppEnv, Services } from "../app";
 import { MAX_BODY_BYTES } from "../http/limits";
 import { parseLinkId, parseLinkJson } from "../links/validation";
 import type { ApiAction, ApiResult } from "../metrics/metrics";
-import { verifySignature } from "./signature";
+import { type ApiCredentials, authenticate, type RejectionDetails, replayed } from "./authenticate";
 
 type Form = Record<string, string | File | (string | File)[]>;
 
@@ -13,16 +13,30 @@ function field(form: Form, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** What the signature schemes look at, as the request sent it. */
+function credentials(c: Context<AppEnv>, body: Uint8Array, form: Form): ApiCredentials {
+  return {
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    body,
+    timestamp: c.req.header("x-api-timestamp"),
+    signature: c.req.header("x-api-signature"),
+    salt: c.req.header("x-api-salt"),
+    pepper: field(form, "pepper"),
+    payload: field(form, "campaign_link"),
+  };
+}
+
 function badRequest(c: Context<AppEnv>, fieldName: string, message: string) {
   return c.json({ status: "error", field: fieldName, error: `${fieldName} ${message}` }, 400);
 }
 
 /**
  * The link API the analytics tool calls, wire-compatible with the original:
- * POST /api/:version/create and /api/:version/delete, form-encoded, signed.
+ * POST /api/:version/create and /api/:version/delete, form-encoded, signed the original way or v2.
  */
 export function registerApiRoutes(app: App, services: Services): void {
-  const { config, repository, links, logger, metrics } = services;
+  const { config, repository, replayGuard, links, logger, metrics } = services;
   const secret = config.apiSecretKey;
   const enabled = secret !== undefined || config.allowUnsignedApi;
 
@@ -57,29 +71,37 @@ export function registerApiRoutes(app: App, services: Services): void {
     }
   };
 
+  /** An unsigned or wrongly signed request learns nothing: it looks like an unknown route. The log says why. */
+  const reject = (c: Context<AppEnv>, action: ApiAction, details: RejectionDetails) => {
+    logger.warn({ action, ...details }, "link API request rejected");
+    metrics.countApiRejection(action, details.reason);
+    return c.notFound();
+  };
+
   app.post("/api/:version/:action{create|delete}", limitBody, async (c) => {
     const action = actionOf(c);
     if (!enabled) return answer(action, "disabled", c.notFound());
     try {
+      // A v2 signature covers the body's exact bytes; the form is parsed from the same bytes.
+      let body: Uint8Array;
       let form: Form;
       try {
+        body = new Uint8Array(await c.req.arrayBuffer());
         form = await c.req.parseBody({ all: false });
       } catch {
+        body = new Uint8Array();
         form = {};
       }
       const payload = field(form, "campaign_link");
       if (secret !== undefined) {
-        const salt = c.req.header("x-api-salt");
-        const pepper = field(form, "pepper");
-        // An unsigned or wrongly signed request learns nothing: it looks like an unknown route.
+        const now = Date.now();
+        const verdict = authenticate(credentials(c, body, form), secret, config.apiSignature, now);
+        if (!verdict.ok) return reject(c, action, verdict.rejection);
         if (
-          salt === undefined ||
-          pepper === undefined ||
-          payload === undefined ||
-          !verifySignature(salt, payload, secret, pepper)
+          verdict.scheme === "v2" &&
+          !(await replayGuard.claim(verdict.signature, verdict.expiresAtMs, now))
         ) {
-          logger.debug({ action, signed: pepper !== undefined }, "link API request rejected");
-          return answer(action, "rejected", c.notFound());
+          return reject(c, action, replayed(verdict.signature));
         }
       }
       if (payload === undefined) {

@@ -6,7 +6,7 @@ import { eventLine, eventQuery } from "./event";
 import { advertisingId, idfaComb, idfaCombWithoutZeroed, isZeroedId } from "./identifiers";
 import { createCrawlerDetector } from "./platform";
 import { firstPresent, parseQuery, type Query } from "./query";
-import { resolveRedirect } from "./redirect";
+import { type IsDead, liveTarget, resolveRedirect } from "./redirect";
 
 /** What the click needs from the HTTP request, already resolved (ip after proxy rules). */
 export interface ClickRequest {
@@ -29,6 +29,10 @@ export interface ComposedClick {
   zeroedAdid: boolean;
   /** A crawler or link-preview fetcher, not a person (NON_HUMAN_CLICKS). */
   crawler: boolean;
+  /** The platform's target is one the destination checks found dead. */
+  deadTarget: boolean;
+  /** Sent elsewhere than the platform's target, because that one is dead. */
+  rerouted: boolean;
 }
 
 export interface ClickComposerOptions {
@@ -38,6 +42,10 @@ export interface ClickComposerOptions {
   newClickId?: () => string;
   /** What an all-zero advertising id is (ZEROED_ADID); default `keep`, as the original. */
   zeroedAdid?: ZeroedAdid;
+  /** Set while destinations are checked: is this target dead? */
+  isDead?: IsDead;
+  /** A click whose target is dead goes to a live one of the link's (DEAD_DESTINATION_FALLBACK). */
+  reroute?: boolean;
 }
 
 // Parameters that become event fields of their own; everything else travels in reqparams.
@@ -57,7 +65,8 @@ function md5Hex(text: string): string {
 
 /** The click, from request to event string and redirect target, as one plain function. */
 export function createClickComposer(options: ClickComposerOptions) {
-  const { detectPlatform, notFoundUrl } = options;
+  const { detectPlatform, notFoundUrl, isDead } = options;
+  const reroute = options.reroute === true;
   const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
   const zeroedIsNoId = options.zeroedAdid === "fingerprint";
   const isCrawler = createCrawlerDetector();
@@ -78,7 +87,10 @@ export function createClickComposer(options: ClickComposerOptions) {
     const windowMinutes =
       (combined === undefined ? link.attributionWindowFingerprint : link.attributionWindowIdfa) ?? 0;
     const createdAt = isoSeconds(seconds);
-    const target = resolveRedirect(link, platform);
+    const chosen = resolveRedirect(link, platform);
+    const deadTarget = chosen !== undefined && isDead?.(chosen) === true;
+    const target = deadTarget && reroute ? liveTarget(link, chosen, isDead) : chosen;
+    // Where the person is actually sent, also in the event.
     const redirectUrl = target ?? notFoundUrl;
 
     const eventFields = eventQuery(link, {
@@ -103,6 +115,8 @@ export function createClickComposer(options: ClickComposerOptions) {
       zeroedAdid,
       // The detector gives a crawler no platform: only those UAs need asking.
       crawler: platform === "" && isCrawler(request.userAgent),
+      deadTarget,
+      rerouted: target !== chosen,
     };
   };
 }

@@ -39,13 +39,14 @@ export function createClickHandler(services: Services): ClickHandler {
   const logEachClick = logger.isLevelEnabled("debug");
   const storeNonHuman = config.nonHumanClicks === "store";
 
-  const unknownLink = (rawId: string) => {
-    metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link");
+  const unknownLink = (rawId: string, startedMs: number) => {
+    metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link", startedMs);
     if (logEachClick) logger.debug({ linkId: rawId, outcome: "unknown_link" }, "click");
     return config.errorPageUrl ? temporaryRedirect(config.errorPageUrl) : emptyResponse(404);
   };
 
   return async (request, peers, rawId) => {
+    const startedMs = performance.now();
     const rawQuery = rawQueryOf(request.url);
     // Bun hands over the target percent-encoded, so its length in characters is its length in bytes.
     if (rawQuery.length > MAX_CLICK_QUERY_BYTES) return emptyResponse(414);
@@ -53,16 +54,17 @@ export function createClickHandler(services: Services): ClickHandler {
     // request, counted as an error) rather than answer "unknown link".
     const notReady = readiness.notReadyBecause();
     if (notReady !== undefined) {
-      metrics.countClick(UNEXAMINED_PLATFORM, "error");
+      metrics.countClick(UNEXAMINED_PLATFORM, "error", startedMs);
+      metrics.countFailedRequest("not_ready");
       return unavailable(notReady);
     }
     let platform = UNEXAMINED_PLATFORM;
     try {
       const id = linkIdFrom(rawId);
-      if (id === undefined) return unknownLink(rawId);
+      if (id === undefined) return unknownLink(rawId, startedMs);
       const cached = links.lookup(id);
       const link = cached instanceof Promise ? await cached : cached;
-      if (!link) return unknownLink(rawId);
+      if (!link) return unknownLink(rawId, startedMs);
 
       const click = composeClick(link, {
         rawQuery,
@@ -75,6 +77,7 @@ export function createClickHandler(services: Services): ClickHandler {
         metrics.countInvalidIdfa();
         if (logEachClick) logger.debug({ linkId: id, network: link.network }, "invalid_idfa");
       }
+      if (click.deadTarget) metrics.countDeadTarget(click.rerouted);
       if (click.zeroedAdid) metrics.countZeroedAdid(platform);
       const nonHuman = nonHumanReason(request.method, click.crawler);
       if (nonHuman !== undefined) metrics.countNonHuman(nonHuman);
@@ -95,12 +98,12 @@ export function createClickHandler(services: Services): ClickHandler {
       }
       const response =
         click.redirectUrl === undefined ? emptyResponse(404) : temporaryRedirect(click.redirectUrl);
-      metrics.countClick(platform, outcome);
+      metrics.countClick(platform, outcome, startedMs);
       if (logEachClick) logger.debug({ linkId: id, platform, outcome, nonHuman }, "click");
       return response;
     } catch (error) {
       // Answered by the error responder (logged there with a request id); counted here with what is known.
-      metrics.countClick(platform, "error");
+      metrics.countClick(platform, "error", startedMs);
       throw error;
     }
   };
@@ -113,7 +116,7 @@ export function registerClickRoute(app: App, services: Services): void {
 
 /**
  * The click for Bun.serve's own router (see http/listeners.ts): the hot path skips Hono's routing
- * and context (measured: the README's Performance section). Same handler, and a failure is answered as
+ * and context (measured: docs/performance.md). Same handler, and a failure is answered as
  * the app's onError answers it; a HEAD is answered without a body, as Hono answers it.
  */
 export function createDirectClickHandler(services: Services): ClickHandler {

@@ -46,6 +46,7 @@ export class RedisClickstore implements Clickstore {
     const pool = new ClickstorePool(options);
     options.metrics.watchSpool(spool);
     const store = new RedisClickstore(pool, spool, options.logger);
+    options.metrics.watchDroppedClicks(() => store.dropped);
     store.drainer.start();
     return store;
   }

@@ -38,7 +38,7 @@ export class PushFailure extends Error {
 
 /**
  * One Redis clickstore, configured to fail fast rather than queue clicks while it is down.
- * Measured with ioredis 6.0.0 under Bun (the README: "Measured: ioredis 6.0.0 under Bun 1.4.5"):
+ * Measured with ioredis 6.0.0 under Bun (docs/delivery.md: "Measured: ioredis 6.0.0 under Bun 1.4.5"):
  * with the offline queue off, a command to a node that is down or still connecting fails at once;
  * a command to a SIGSTOPped node fails after `commandTimeout` while the connection stays "ready";
  * commands in flight when the connection drops fail at once (maxRetriesPerRequest 0) and are not

@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { takeFileLock } from "../file-lock";
 import type { Logger } from "../logger";
-import { lockWithPidFile } from "../pid-lock";
 
 /**
  * The durable local spool: where a click's event goes when no Redis node takes it.
@@ -11,7 +11,7 @@ import { lockWithPidFile } from "../pid-lock";
  *   (an event never contains a line break), oldest segment first. Only the newest is written to.
  * - `checkpoint`: `<segment number> <byte offset>`, where the oldest event not yet acknowledged by
  *   Redis starts. Replaced atomically (written to `checkpoint.tmp`, fsynced, renamed).
- * - `lock`: the pid of the process that owns the spool.
+ * - `lock`: held (flock) by the process that owns the spool, which writes its pid into it.
  * A segment is deleted once every event in it is acknowledged; its directory entry is fsynced when
  * it is created, so that an fsynced event is found after a crash.
  *
@@ -126,9 +126,9 @@ export class Spool {
   static async open(options: SpoolOptions): Promise<Spool> {
     const { dir, logger } = options;
     await mkdir(dir, { recursive: true });
-    const unlock = lockWithPidFile(
+    const unlock = takeFileLock(
       join(dir, "lock"),
-      (holder) => `the spool in ${dir} is in use by process ${holder}: give each process its own SPOOL_DIR`,
+      (holder) => `the spool in ${dir} is in use by ${holder}: give each process its own SPOOL_DIR`,
     );
     try {
       const state = await Spool.recover(dir, logger);

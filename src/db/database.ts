@@ -7,7 +7,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { lockWithPidFile } from "../pid-lock";
+import { takeFileLock } from "../file-lock";
 import { retryDelayMs } from "./retry";
 import * as schema from "./schema";
 
@@ -28,6 +28,25 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** A session-level advisory lock, held on a connection of its own for as long as it stays open. */
+export interface AdvisoryLock {
+  /**
+   * Whether this process holds the lock now, taking it when it is free. The lock lives as long as
+   * its connection: a connection lost (and opened again) has lost it, and this takes it again only
+   * if nobody else did meanwhile.
+   */
+  hold(): Promise<boolean>;
+  /** Releases the lock by closing its connection. */
+  close(): Promise<void>;
+}
+
+/** Held already on this session, else taken if free; one key below 2^31, so classid is 0. */
+function holdLockSql(key: number): string {
+  if (!Number.isInteger(key) || key < 0 || key >= 2 ** 31)
+    throw new Error(`advisory lock key out of range: ${key}`);
+  return `select case when exists (select 1 from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() and classid = 0 and objid = ${key} and objsubid = 1 and granted) then true else pg_try_advisory_lock(${key}) end as held`;
+}
+
 export interface Database {
   db: Db;
   kind: "postgres" | "pglite";
@@ -35,6 +54,8 @@ export interface Database {
   migrate(): Promise<void>;
   /** LISTENs on `channel` until closed, reconnecting after a lost connection. */
   listen(channel: string, listener: ChannelListener): Listening;
+  /** The advisory lock `key`, on a connection of its own (`name`: its application_name). */
+  advisoryLock(key: number, name: string): AdvisoryLock;
   close(): Promise<void>;
 }
 
@@ -111,6 +132,27 @@ function listenPostgres(url: string, channel: string, listener: ChannelListener)
   };
 }
 
+function lockPostgres(url: string, key: number, name: string): AdvisoryLock {
+  const query = holdLockSql(key);
+  const client = postgres(url, {
+    max: 1,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    // The lock is the connection's: recycling it would hand the lock to whoever asks first.
+    max_lifetime: null,
+    idle_timeout: 0,
+    fetch_types: false,
+    connection: { application_name: name },
+    onnotice: () => {},
+  });
+  return {
+    async hold() {
+      const [row] = await client.unsafe<Array<{ held: boolean }>>(query);
+      return row?.held === true;
+    },
+    close: () => client.end({ timeout: 1 }),
+  };
+}
+
 export function openPostgres(url: string): Database {
   const client = postgres(url, {
     max: 10,
@@ -142,6 +184,7 @@ export function openPostgres(url: string): Database {
         },
       };
     },
+    advisoryLock: (key, name) => lockPostgres(url, key, name),
     async close() {
       await Promise.all([...listeners].map((listening) => listening.close()));
       listeners.clear();
@@ -152,13 +195,13 @@ export function openPostgres(url: string): Database {
 
 /**
  * PGlite is one process's database: a second process opening the same folder would corrupt it.
- * A pid file makes the second one (the links CLI while the service runs, say) stop with a clear message.
+ * A lock file makes the second one (the links CLI while the service runs, say) stop with a clear message.
  */
 function lockPglite(dataDir: string): () => void {
-  return lockWithPidFile(
+  return takeFileLock(
     join(dataDir, "pglite.pid"),
     (holder) =>
-      `the embedded database in ${dataDir} is in use by process ${holder}: stop it first, or set DATABASE_URL to share a PostgreSQL database`,
+      `the embedded database in ${dataDir} is in use by ${holder}: stop it first, or set DATABASE_URL to share a PostgreSQL database`,
   );
 }
 
@@ -193,6 +236,17 @@ export async function openPglite(dataDir: string): Promise<Database> {
           const stop = await unlisten;
           if (stop && !client.closed) await stop();
         },
+      };
+    },
+    advisoryLock(key) {
+      // One process, one session: the same query, and the lock goes with the database.
+      const query = holdLockSql(key);
+      return {
+        async hold() {
+          const result = await client.query<{ held: boolean }>(query);
+          return result.rows[0]?.held === true;
+        },
+        async close() {},
       };
     },
     async close() {

@@ -1,5 +1,5 @@
 /**
- * What the service accepts from a client, in one place. The README's limits table mirrors this file.
+ * What the service accepts from a client, in one place. docs/hostile-input.md's limits table mirrors this file.
  *
  * Bun 1.4.5's HTTP parser enforces more before any of our code runs (measured with a raw socket;
  * none of these can be set from Bun.serve):

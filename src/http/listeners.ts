@@ -32,6 +32,11 @@ export interface Listeners {
   stop(force?: boolean): Promise<void>;
   /** Requests being answered right now, on every listener. */
   pendingRequests(): number;
+  /**
+   * Behind the PROXY front: follows readiness, closing HTTPS_PORT while the machine is not ready
+   * (a TCP health check then fails) and opening it again once it is. Undefined otherwise.
+   */
+  gateHttps: ((ready: boolean) => void) | undefined;
 }
 
 /** An HTTPS listener whose certificate can be replaced while it serves. */
@@ -40,6 +45,8 @@ interface HttpsListener {
   readonly pendingRequests: number;
   serve(material: TlsMaterial): void;
   stop(force: boolean): Promise<void>;
+  /** See ProxyFront.accepting; only the PROXY front closes its port while not ready. */
+  accepting?: (ready: boolean) => boolean;
 }
 
 type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?: Bun.TLSOptions };
@@ -48,6 +55,11 @@ type ListenOptions = { hostname: string; port: number; reusePort?: boolean; tls?
 export interface Handlers {
   app: App;
   click: ClickHandler;
+}
+
+/** The routes Bun's router answers itself, without Hono's routing and context: the click's hot path. */
+export function directRoutes(click: (request: BunRequest<typeof CLICK_ROUTE>) => Promise<Response>) {
+  return { [CLICK_ROUTE]: { GET: click, HEAD: click } };
 }
 
 function serveApp(
@@ -62,8 +74,8 @@ function serveApp(
     // Slow and silent clients are cut off; no client can make Bun take in a large body.
     idleTimeout: IDLE_TIMEOUT_SECONDS,
     maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-    // The hot path without Hono's routing and context; every other request goes to the app.
-    routes: { [CLICK_ROUTE]: { GET: click, HEAD: click } },
+    // Every other request goes to the app.
+    routes: directRoutes(click),
     fetch: (request) => handlers.app.fetch(request, peers),
   });
   // Assigned before the first request can arrive: Bun.serve returns before it serves anything.
@@ -191,6 +203,7 @@ function frontedHttps(
       front.relayTo(current.target);
       retired.retire(previous.server, previous.target.clients.drained());
     },
+    accepting: (ready) => front.accepting(ready),
     async stop(force) {
       front.stopAccepting();
       if (force) front.closeAll();
@@ -236,6 +249,7 @@ export function startListeners(
       reloadTls: () => "no tls",
       stop: (force = false) => http.stop(force),
       pendingRequests: () => http.pendingRequests,
+      gateHttps: undefined,
     };
   }
 
@@ -279,6 +293,8 @@ export function startListeners(
     return "renewed";
   };
   const stopWatching = watchFiles([files.certFile, files.keyFile], () => void reloadTls(), logger);
+  const { accepting } = https;
+  const gateHttps = accepting === undefined ? undefined : gate(accepting, https.port, logger);
 
   return {
     http,
@@ -290,5 +306,24 @@ export function startListeners(
       await Promise.all([http.stop(force), https.stop(force)]);
     },
     pendingRequests: () => http.pendingRequests + https.pendingRequests,
+    gateHttps,
+  };
+}
+
+/** Opens and closes the port with readiness; logs each change once, and a failure to reopen once. */
+function gate(accepting: (ready: boolean) => boolean, port: number, logger: Logger) {
+  let open = true;
+  let reopenFailed = false;
+  return (ready: boolean) => {
+    if (!accepting(ready)) {
+      if (!reopenFailed) logger.error({ port }, "HTTPS_PORT could not be opened again: retrying");
+      reopenFailed = true;
+      return;
+    }
+    reopenFailed = false;
+    if (ready === open) return;
+    open = ready;
+    if (ready) logger.info({ port }, "ready: HTTPS_PORT accepts connections again");
+    else logger.warn({ port }, "not ready: HTTPS_PORT refuses connections until it is");
   };
 }

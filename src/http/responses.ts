@@ -1,5 +1,6 @@
 import type { Config } from "../config";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics/metrics";
 import { requestIdOf } from "./request-id";
 
 // What Hono's c.redirect does with a Location beyond Latin-1, so both paths answer alike.
@@ -42,8 +43,17 @@ function pathOf(request: Request): string {
  * (x-request-id), never a stack trace to the client; people (GET) go to ERROR_PAGE_URL when set,
  * machines get a 500 with the id.
  */
-export function createErrorResponder({ config, logger }: { config: Config; logger: Logger }): ErrorResponder {
+export function createErrorResponder({
+  config,
+  logger,
+  metrics,
+}: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+}): ErrorResponder {
   return (error, request) => {
+    metrics.countFailedRequest("error");
     const requestId = requestIdOf(request);
     logger.error({ requestId, err: error, method: request.method, path: pathOf(request) }, "request failed");
     if (config.errorPageUrl && request.method === "GET") {

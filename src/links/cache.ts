@@ -56,6 +56,7 @@ export class LinkCache {
   /** Orders reads: one that started later saw the database as it was later. */
   private clock = 0;
   private complete = false;
+  private loadedAt = 0;
 
   constructor(
     private readonly repository: LinkRepository,
@@ -72,6 +73,11 @@ export class LinkCache {
     return this.links.size;
   }
 
+  /** Every link in memory. */
+  all(): IterableIterator<CampaignLink> {
+    return this.links.values();
+  }
+
   /** The cached link, without touching the database. */
   get(id: number): CampaignLink | undefined {
     return this.links.get(id);
@@ -83,6 +89,16 @@ export class LinkCache {
    */
   setComplete(complete: boolean): void {
     this.complete = complete;
+  }
+
+  /** Whether every change reaches the cache (see setComplete): the metrics read it at scrape time. */
+  get followsEveryChange(): boolean {
+    return this.complete;
+  }
+
+  /** When every link was last read from the database (ms since the epoch), 0 before the first load. */
+  get loadedAtMs(): number {
+    return this.loadedAt;
   }
 
   /** The cached link, else (unless complete) one bounded database lookup shared by concurrent callers. */
@@ -125,6 +141,7 @@ export class LinkCache {
     try {
       const rows = await this.repository.all();
       if (!pending.stale) this.replaceAll(rows, pending);
+      this.loadedAt = this.now();
       return rows.length;
     } finally {
       this.loads.delete(pending);

@@ -1,10 +1,20 @@
 import type { Database, Listening } from "../db/database";
+import { type DatabaseProblem, databaseProblem } from "../db/problem";
 import { retryDelayMs } from "../db/retry";
 import type { Readiness } from "../http/readiness";
 import type { Logger } from "../logger";
 import type { LinkCache } from "./cache";
 import { LINK_CHANGES_CHANNEL } from "./repository";
 import { within } from "./within";
+
+/**
+ * Something else kept in step through the same change feed: notified with its own payload (not a
+ * link id), and read again whenever the links are (each (re)connection and each refresh interval).
+ */
+export interface ChangeFollower {
+  readonly payload: string;
+  reload(): void;
+}
 
 export interface LinkSyncOptions {
   links: LinkCache;
@@ -15,10 +25,13 @@ export interface LinkSyncOptions {
   /** A reload slower than this counts as failed, so a hung connection cannot hold back the next one. */
   loadTimeoutMs?: number;
   retryDelayMs?: (attempt: number) => number;
+  follower?: ChangeFollower;
 }
 
 export const LINKS_NOT_LOADED = "links not loaded yet";
-export const LINKS_UNREACHABLE = "links not loaded: database unreachable";
+/** Followed by the reason the last load failed, e.g. `database not migrated: run npm run db:migrate`. */
+export const LINKS_NOT_LOADED_BECAUSE = "links not loaded: ";
+export const LINKS_UNREACHABLE = `${LINKS_NOT_LOADED_BECAUSE}database unreachable`;
 
 /**
  * Keeps this instance's links in step with the database every instance shares. It LISTENs for the id
@@ -41,7 +54,10 @@ export class LinkSync implements Readiness {
   private announced = false;
   /** An attempt to LISTEN failed since the last time it succeeded. */
   private listenFailed = false;
-  private lastLoadFailed = false;
+  /** Why the last load failed; undefined after a load succeeded. */
+  private loadProblem: DatabaseProblem | undefined;
+  /** The reason last logged while no load had succeeded yet, so that each is logged once. */
+  private loggedProblem: string | undefined;
   private reloading = false;
   private reloadAgain = false;
   private failures = 0;
@@ -73,6 +89,7 @@ export class LinkSync implements Readiness {
         this.connected = true;
         this.listenFailed = false;
         this.connection += 1;
+        this.options.follower?.reload();
         this.requestReload();
       },
       onDown: (error) => {
@@ -89,7 +106,10 @@ export class LinkSync implements Readiness {
         );
       },
     });
-    this.interval = setInterval(() => this.requestReload(), this.options.refreshIntervalMs);
+    this.interval = setInterval(() => {
+      this.options.follower?.reload();
+      this.requestReload();
+    }, this.options.refreshIntervalMs);
     this.interval.unref();
     this.requestReload();
     return this.started;
@@ -97,7 +117,7 @@ export class LinkSync implements Readiness {
 
   notReadyBecause(): string | undefined {
     if (this.loaded) return undefined;
-    return this.lastLoadFailed ? LINKS_UNREACHABLE : LINKS_NOT_LOADED;
+    return this.loadProblem ? `${LINKS_NOT_LOADED_BECAUSE}${this.loadProblem.reason}` : LINKS_NOT_LOADED;
   }
 
   async stop(): Promise<void> {
@@ -109,6 +129,11 @@ export class LinkSync implements Readiness {
   }
 
   private changed(payload: string): void {
+    const follower = this.options.follower;
+    if (follower !== undefined && payload === follower.payload) {
+      follower.reload();
+      return;
+    }
     const id = Number(payload);
     if (!Number.isSafeInteger(id)) {
       this.logger.warn({ payload }, "unexpected link change notification: reloading every link");
@@ -148,7 +173,7 @@ export class LinkSync implements Readiness {
       );
       if (this.stopped) return;
       this.failures = 0;
-      this.lastLoadFailed = false;
+      this.loadProblem = undefined;
       this.loaded = true;
       // Every change after this load's snapshot was notified only if the LISTEN was live from before
       // the load began until now.
@@ -158,8 +183,9 @@ export class LinkSync implements Readiness {
       if (complete) this.restored();
     } catch (error) {
       if (this.stopped) return;
-      this.lastLoadFailed = true;
+      this.loadProblem = databaseProblem(error);
       this.interrupted("links could not be loaded", error);
+      if (!this.loaded) this.notLoaded(this.loadProblem);
       if (!this.reloadAgain) {
         this.retry = setTimeout(() => this.requestReload(), this.retryDelay(this.failures++));
       }
@@ -175,12 +201,27 @@ export class LinkSync implements Readiness {
     this.startDone();
   }
 
+  /**
+   * Until the first load succeeds, the reason is the log line itself (the same text /check
+   * answers), each time it changes: a database that needs someone to act is an error.
+   */
+  private notLoaded(problem: DatabaseProblem): void {
+    if (problem.reason === this.loggedProblem) return;
+    this.loggedProblem = problem.reason;
+    const level = problem.kind === "unreachable" ? "warn" : "error";
+    this.logger[level](
+      { problem: problem.kind, code: problem.code, retrying: true },
+      `${LINKS_NOT_LOADED_BECAUSE}${problem.reason}`,
+    );
+  }
+
   /** Logged once per outage, however many clicks and retries it lasts. */
   private interrupted(reason: string, error: unknown): void {
     if (this.interruptedSince !== undefined) return;
     this.interruptedSince = Date.now();
+    const cause = error === undefined ? undefined : databaseProblem(error).reason;
     this.logger.warn(
-      { reason, err: error, links: this.links.size },
+      { reason, cause, err: error, links: this.links.size },
       "link sync interrupted: serving the links in memory while retrying",
     );
   }

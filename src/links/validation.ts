@@ -1,13 +1,20 @@
 import { z } from "zod";
 import type { NewCampaignLink } from "../db/schema";
+import { textProblem } from "./text";
 import { urlProblem } from "./url";
 
 const MAX_INT = 2147483647;
+/** A target URL ends up in a Location header, which proxies and browsers limit to about 8 KiB. */
+const MAX_TARGET_URL_LENGTH = 8192;
+const MAX_TARGET_KEY_LENGTH = 64;
 
-const redirectUrl = z.string({ message: "must be a URL string" }).superRefine((value, context) => {
-  const problem = urlProblem(value);
-  if (problem) context.addIssue({ code: "custom", message: problem });
-});
+const redirectUrl = z
+  .string({ message: "must be a URL string" })
+  .max(MAX_TARGET_URL_LENGTH, { message: `must be at most ${MAX_TARGET_URL_LENGTH} characters` })
+  .superRefine((value, context) => {
+    const problem = urlProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  });
 
 // Keys that would reach an object's prototype if anything ever copied the map naively.
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -19,14 +26,22 @@ const targetUrl = z
   .superRefine((value, context) => {
     if (typeof value !== "object" || value === null) return;
     for (const key of Object.keys(value)) {
-      if (RESERVED_KEYS.has(key) || key.length === 0 || key.length > 64) {
-        context.addIssue({ code: "custom", message: `has an invalid key ${JSON.stringify(key)}` });
+      const problem = key.length === 0 ? "must not be empty" : textProblem(key, MAX_TARGET_KEY_LENGTH);
+      if (RESERVED_KEYS.has(key) || problem) {
+        const why = problem ? `: ${problem}` : "";
+        context.addIssue({ code: "custom", message: `has an invalid key ${JSON.stringify(key)}${why}` });
       }
     }
   })
   .pipe(z.record(z.string(), redirectUrl, { message: "must be an object of platform → URL strings" }));
 
-const text = z.string({ message: "must be a string" }).nullish();
+const text = z
+  .string({ message: "must be a string" })
+  .superRefine((value, context) => {
+    const problem = textProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  })
+  .nullish();
 const minutes = z
   .number({ message: "must be a whole number of minutes" })
   .int({ message: "must be a whole number of minutes" })
@@ -115,6 +130,15 @@ const idOnly = linkSchema.pick({ id: true });
 export function parseLinkId(raw: string): { ok: true; id: number } | Invalid {
   const parsed = parseJson(raw);
   if (!parsed.ok) return parsed;
-  const result = idOnly.safeParse(parsed.json);
+  return parseId(parsed.json);
+}
+
+function parseId(value: unknown): { ok: true; id: number } | Invalid {
+  const result = idOnly.safeParse(value);
   return result.success ? { ok: true, id: result.data.id } : firstIssue(result.error);
+}
+
+/** For the CLI's `delete <id>`: the same rule for an id given as a command-line argument. */
+export function parseIdArgument(argument: string): { ok: true; id: number } | Invalid {
+  return parseId({ id: /^-?\d+$/.test(argument) ? Number(argument) : argument });
 }

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { type Aggregator, Counter, type MetricType, type Registry } from "prom-client";
 
 /**
  * Metrics the click updates. prom-client's `inc`/`observe` hash the label set and allocate on
@@ -40,6 +40,19 @@ export class CellCounter<L extends string> {
   }
 }
 
+/**
+ * One metric as prom-client's `getMetricsAsJSON` gives it: plain data that can cross to another
+ * process, where `AggregatorRegistry.aggregate` adds up those of several workers.
+ */
+export interface MetricJson {
+  name: string;
+  help: string;
+  // prom-client declares MetricType an enum of numbers; at run time it is the type's name.
+  type: MetricType | string;
+  aggregator: Aggregator;
+  values: Array<{ value: number; labels: Partial<Record<string, string | number>>; metricName?: string }>;
+}
+
 /** One histogram series: cumulative counts are computed at scrape, the hot path fills one bucket. */
 export interface HistogramCell {
   /** counts[i]: observations in (bounds[i-1], bounds[i]]; the last slot is above every bound. */
@@ -61,7 +74,7 @@ function formatNumber(value: number): string {
  * bucket counts, so this renders its own few lines of the text format (see `render`).
  */
 export class CellHistogram {
-  private readonly series: Array<{ label: string; cell: HistogramCell }> = [];
+  private readonly series: Array<{ labelValue: string; label: string; cell: HistogramCell }> = [];
 
   constructor(
     readonly name: string,
@@ -72,7 +85,7 @@ export class CellHistogram {
 
   cell(labelValue: string): HistogramCell {
     const cell: HistogramCell = { counts: new Float64Array(this.bounds.length + 1), sum: 0 };
-    this.series.push({ label: escapeLabelValue(labelValue), cell });
+    this.series.push({ labelValue, label: escapeLabelValue(labelValue), cell });
     return cell;
   }
 
@@ -100,5 +113,27 @@ export class CellHistogram {
       lines.push(`${name}_count{${labelName}="${label}"} ${cumulative}`);
     }
     return `${lines.join("\n")}\n`;
+  }
+
+  /** The same series as `render`, as data (undefined when it has no series yet). */
+  json(): MetricJson | undefined {
+    if (this.series.length === 0) return undefined;
+    const { name, labelName, bounds } = this;
+    const values: MetricJson["values"] = [];
+    for (const { labelValue, cell } of this.series) {
+      let cumulative = 0;
+      for (let slot = 0; slot <= bounds.length; slot++) {
+        cumulative += cell.counts[slot] as number;
+        const le = bounds[slot] ?? "+Inf";
+        values.push({
+          metricName: `${name}_bucket`,
+          labels: { [labelName]: labelValue, le },
+          value: cumulative,
+        });
+      }
+      values.push({ metricName: `${name}_sum`, labels: { [labelName]: labelValue }, value: cell.sum });
+      values.push({ metricName: `${name}_count`, labels: { [labelName]: labelValue }, value: cumulative });
+    }
+    return { name, help: this.help, type: "histogram", aggregator: "sum", values };
   }
 }

@@ -37,17 +37,24 @@ export function registerMetricsRoute(
   );
 }
 
-/** The METRICS_PORT listener: GET /metrics and nothing else, for a scraper on the private network. */
+/**
+ * What the METRICS_PORT listener serves: GET /metrics and nothing else. `respond` answers it: this
+ * process's metrics, or with WORKERS=N the primary's sum of its workers'.
+ */
+export function metricsListenerRoutes(respond: () => Promise<Response>) {
+  return { "/metrics": { GET: respond } };
+}
+
+/** The METRICS_PORT listener, for a scraper on the private network. */
 export function startMetricsListener(options: {
   host: string;
   port: number;
-  metrics: Metrics;
+  respond: () => Promise<Response>;
 }): Server<undefined> {
-  const { metrics } = options;
   return Bun.serve({
     hostname: options.host,
     port: options.port,
-    routes: { "/metrics": { GET: () => metricsResponse(metrics) } },
+    routes: metricsListenerRoutes(options.respond),
     fetch: () => new Response("Not Found", { status: 404 }),
   });
 }

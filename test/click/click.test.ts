@@ -150,3 +150,51 @@ describe("composeClick", () => {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
+
+describe("composeClick with destination states", () => {
+  const dead = new Set(["https://apps.apple.com/app/id1"]);
+  const request = { rawQuery: "", ip: "203.0.113.9", userAgent: IPHONE, nowMs: NOW };
+  const redirectOf = (event: string) => parseEvent(event).params.get("redirect_url");
+
+  test("a dead target: the click and its event go to the link's live default", () => {
+    const rerouting = createClickComposer({
+      detectPlatform,
+      notFoundUrl: undefined,
+      isDead: (url) => dead.has(url),
+      reroute: true,
+    });
+    const click = rerouting(link, request);
+    expect(click).toMatchObject({ redirectUrl: "https://example.com/", deadTarget: true, rerouted: true });
+    expect(redirectOf(click.event)).toBe("https://example.com/");
+  });
+
+  test("with the fallback off the dead target is counted but kept", () => {
+    const detecting = createClickComposer({
+      detectPlatform,
+      notFoundUrl: undefined,
+      isDead: (url) => dead.has(url),
+      reroute: false,
+    });
+    const click = detecting(link, request);
+    expect(click).toMatchObject({
+      redirectUrl: "https://apps.apple.com/app/id1",
+      deadTarget: true,
+      rerouted: false,
+    });
+    expect(redirectOf(click.event)).toBe("https://apps.apple.com/app/id1");
+  });
+
+  test("a live target is not touched", () => {
+    const rerouting = createClickComposer({
+      detectPlatform,
+      notFoundUrl: undefined,
+      isDead: () => false,
+      reroute: true,
+    });
+    expect(rerouting(link, request)).toMatchObject({
+      redirectUrl: "https://apps.apple.com/app/id1",
+      deadTarget: false,
+      rerouted: false,
+    });
+  });
+});

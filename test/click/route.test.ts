@@ -120,6 +120,11 @@ describe("a click that fails", () => {
       logger: createLogger("silent"),
       links: new LinkCache(repository),
       repository,
+      replayGuard: {
+        claim: async () => {
+          throw new Error("not used");
+        },
+      },
       clickstore,
       composeClick: () => {
         throw new Error("composition broke");

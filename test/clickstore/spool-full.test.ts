@@ -11,11 +11,17 @@ import {
   waitForDrainedSpool,
 } from "../support/faults";
 import { startLoad } from "../support/load";
+import { Scrape } from "../support/metrics";
 import { RedisServer } from "../support/redis";
 import { click, tempDir } from "../support/service";
 import { spooledEvents } from "../support/spool";
 
 const SPOOL_MAX_BYTES = 16 * 1024;
+const METRICS_TOKEN = "spool-full-metrics-token";
+
+function scrapeOf(base: string): Promise<Scrape> {
+  return fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then(Scrape.of);
+}
 const CLICKS = 60;
 
 describe("a full spool", () => {
@@ -25,6 +31,7 @@ describe("a full spool", () => {
     const spoolDir = join(tempDir(), "spool");
     const service = await serviceOn(databaseUrl, [node], spoolDir, {
       SPOOL_MAX_BYTES: String(SPOOL_MAX_BYTES),
+      METRICS_TOKEN,
       REDIS_BREAKER_PROBE_MS: "100",
       REDIS_BREAKER_PROBE_MAX_MS: "200",
     });
@@ -60,6 +67,10 @@ describe("a full spool", () => {
       const plain = await click(service.url, "/check");
       expect(plain.status).toBe(503);
       expect(await plain.text()).toBe("Database unreachable");
+      // What the alerts on lost clicks and on /check failing read.
+      const lost = await scrapeOf(service.url);
+      expect(lost.value("clicks_dropped_total")).toBe(droppedEvents.length);
+      expect(lost.value("clicks_ready")).toBe(0);
 
       await node.start();
       await waitForDrainedSpool(service.url);
@@ -68,6 +79,7 @@ describe("a full spool", () => {
       const drained = await health(service.url);
       expect(drained.status).toBe(200);
       expect(drained.body.spool?.acceptsClicks).toBe(true);
+      expect((await scrapeOf(service.url)).value("clicks_ready")).toBe(1);
     } finally {
       await service.kill("SIGTERM");
       await node.stop();

@@ -45,7 +45,7 @@ const service = z
     internal_port: z.number().int(),
     auto_stop_machines: z.string(),
     auto_start_machines: z.boolean(),
-    min_machines_running: z.number().int(),
+    min_machines_running: z.number().int().optional(),
     ports: z.array(port.strict()).min(1),
     concurrency: z.object({
       type: z.enum(["connections", "requests"]),
@@ -68,6 +68,7 @@ const flyConfig = z
     files: z.array(z.object({ guest_path: z.string(), secret_name: z.string() }).strict()).optional(),
     mounts: z.object({ source: z.string(), destination: z.string(), initial_size: z.string() }).strict(),
     vm: z.array(z.object({ size: z.string(), memory: z.string() }).strict()),
+    restart: z.array(z.object({ policy: z.enum(["always", "on-failure", "never"]) }).strict()).optional(),
     metrics: z.object({ port: z.number().int(), path: z.string() }).strict(),
     services: z.array(service).min(1),
   })
@@ -155,6 +156,15 @@ describe("fly.tls.toml: fly.io terminates TLS", () => {
 });
 
 describe("both files: metrics, shutdown, release, image", () => {
+  test("destinations are checked every 15 minutes, and a click to a dead one goes to a live one", () => {
+    for (const config of [fly, flyTls]) {
+      expect(loadConfig(config.env)).toMatchObject({
+        destinationCheckSeconds: 900,
+        deadDestinationFallback: true,
+      });
+    }
+  });
+
   test("fly.io scrapes /metrics on METRICS_PORT, which no service exposes", () => {
     for (const config of [fly, flyTls]) {
       expect(config.metrics).toEqual({
@@ -163,6 +173,29 @@ describe("both files: metrics, shutdown, release, image", () => {
       });
       const exposed = config.services.map((service) => service.internal_port);
       expect(exposed).not.toContain(config.metrics.port);
+    }
+  });
+
+  test("machines are always on: never stopped for want of traffic, restarted whenever their process exits", () => {
+    for (const config of [fly, flyTls]) {
+      for (const service of config.services) {
+        expect(service.auto_stop_machines).toBe("off");
+        // Nothing stops a machine, so nothing is to be started on demand; min_machines_running only
+        // means something to autostop.
+        expect(service.auto_start_machines).toBe(false);
+        expect(service.min_machines_running).toBeUndefined();
+      }
+      expect(config.restart).toEqual([{ policy: "always" }]);
+    }
+  });
+
+  test("the VM: a dedicated vCPU per worker process, the machine the concurrency limits are reasoned for", () => {
+    for (const config of [fly, flyTls]) {
+      expect(config.vm).toHaveLength(1);
+      const size = /^performance-(\d+)x$/.exec(config.vm[0]?.size ?? "");
+      expect(size).not.toBeNull();
+      expect(loadConfig(config.env).workers).toBe(Number(size?.[1]));
+      expect(config.vm[0]?.memory).toBe("2048mb");
     }
   });
 
@@ -218,7 +251,8 @@ describe("both files: metrics, shutdown, release, image", () => {
     expect(user).toBeDefined();
     expect(["root", "0"]).not.toContain(user);
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
-    expect(cmd.join(" ")).toBe(packageJson.scripts.start as string);
+    // npm start execs the same command, so that a signal to `npm start` reaches the service.
+    expect(`exec ${cmd.join(" ")}`).toBe(packageJson.scripts.start as string);
     const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)?.[1]?.split(" ").map(Number);
     const config = loadConfig(fly.env);
     expect(exposed).toEqual([config.port, config.httpsPort]);
@@ -237,13 +271,15 @@ describe("fly.toml's settings, driven as fly.io drives them", () => {
     const databaseUrl = await databaseWithLinks([
       { id: 5, targetUrl: { default: "https://example.com/five" } },
     ]);
+    const dataDir = tempDir();
     running = await startTestService({
       ...fly.env,
       // This machine's own ports, folders and certificate; everything else as fly.toml says.
       HOST: "127.0.0.1",
       PORT: String(freePort()),
       HTTPS_PORT: String(freePort()),
-      DATA_DIR: tempDir(),
+      DATA_DIR: dataDir,
+      SPOOL_DIR: join(dataDir, "spool"),
       TLS_CERT_FILE: pair.certFile,
       TLS_KEY_FILE: pair.keyFile,
       LOG_LEVEL: "silent",

@@ -5,6 +5,7 @@ import { EVENT_KEYS } from "../../src/click/event";
 import { parseEvent } from "../support/consumer";
 import { waitFor } from "../support/ports";
 import { click, runCommand, type ServiceProcess, spawnService, tempDir } from "../support/service";
+import { childPidIn, isZombie, NON_REAPING_PARENT } from "../support/zombie";
 
 // Real redis-server, PostgreSQL and service processes start here: more than the default 5 s on a busy machine.
 setDefaultTimeout(30_000);
@@ -62,5 +63,43 @@ describe("embedded defaults: PGlite and a local event log", () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain("1\twalkthrough");
     expect((await links(dataDir, "delete", "1")).stdout).toBe("deleted 1\n");
+  });
+
+  test("the CLI's usage: asked for, on stdout with 0; after a wrong command, on stderr with 2", async () => {
+    const dataDir = tempDir();
+    for (const flag of ["--help", "-h", "help"]) {
+      const help = await links(dataDir, flag);
+      expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(help.stdout).toStartWith("usage:\n  npm run links create");
+    }
+    const wrong = await links(dataDir, "frobnicate");
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toStartWith("usage:");
+  });
+
+  test("a service killed and left a zombie by a parent that does not reap it no longer holds the database", async () => {
+    const dataDir = tempDir();
+    const parent = await spawnService(
+      { DATA_DIR: dataDir, DATABASE_URL: "", REDIS_URL_CLICKSTORE_1: "" },
+      undefined,
+      NON_REAPING_PARENT,
+    );
+    const pid = childPidIn(parent.output()) as number;
+    try {
+      const busy = await links(dataDir, "list");
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toContain(`the embedded database in ${dataDir} is in use by process ${pid}`);
+
+      parent.process.kill("SIGSTOP");
+      process.kill(pid, "SIGKILL");
+      await waitFor("the killed service to be a zombie", () => isZombie(pid) || undefined);
+      const listed = await links(dataDir, "list");
+      expect(listed.stderr).toBe("0 link(s)\n");
+      expect(listed.code).toBe(0);
+      expect(isZombie(pid)).toBe(true);
+    } finally {
+      parent.process.kill("SIGCONT");
+      await parent.process.exited;
+    }
   });
 });

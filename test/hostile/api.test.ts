@@ -7,6 +7,7 @@ import { createLinkRepository } from "../../src/links/repository";
 import type { RunningService } from "../../src/server";
 import { apiForm, callApi } from "../support/api";
 import { type ClickBackends, HOSTILE_LINK, startClickBackends } from "../support/hostile";
+import { hostileLink, runHostileLink } from "../support/hostile-links";
 import { rawRequest } from "../support/raw-http";
 import { click, LogLines, startTestService } from "../support/service";
 
@@ -65,10 +66,10 @@ function postForm(action: string, body: string): Promise<Response> {
 const create = (link: unknown) =>
   callApi(service.url, "create", { payload: JSON.stringify(link), secret: SECRET, salt: SALT });
 
-/** A signed create whose whole body is exactly `bytes` long (padded in the campaign name). */
+/** A signed create whose whole body is exactly `bytes` long (padded in a field links do not have, which is ignored). */
 function createBodyOf(bytes: number, id: number): string {
-  const base = signedForm(JSON.stringify({ id, campaign: "" }));
-  const body = signedForm(JSON.stringify({ id, campaign: "c".repeat(bytes - base.length) }));
+  const base = signedForm(JSON.stringify({ id, padding: "" }));
+  const body = signedForm(JSON.stringify({ id, padding: "c".repeat(bytes - base.length) }));
   if (body.length !== bytes) throw new Error(`padding missed: ${body.length} ≠ ${bytes}`);
   return body;
 }
@@ -346,6 +347,69 @@ describe("target URLs that could inject a header or run code", () => {
       { seed: SEED, numRuns: 80 },
     );
   }, 30_000);
+});
+
+describe("strings the database cannot keep exactly", () => {
+  test("a NUL and a lone surrogate in campaign (a 500 once): 400 naming campaign, nothing changes", async () => {
+    const before = await snapshot();
+    const response = await callApi(service.url, "create", {
+      payload: '{"id":1094932888,"campaign":"\\u0000\\ud800"}',
+      secret: SECRET,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      status: "error",
+      field: "campaign",
+      error: "campaign must not contain NUL (U+0000)",
+    });
+    expect(await snapshot()).toBe(before);
+  });
+
+  test.each([
+    [
+      "a lone surrogate in a target_url key",
+      '{"id":1001,"target_url":{"\\ud800":"https://a.example/"}}',
+      "target_url",
+    ],
+    [
+      "a NUL in a target_url key",
+      '{"id":1001,"target_url":{"ios\\u0000":"https://a.example/"}}',
+      "target_url",
+    ],
+    ["a lone low surrogate in network", '{"id":1001,"network":"n\\udc00"}', "network"],
+    ["a surrogate pair reversed in device", '{"id":1001,"device":"\\ude00\\ud83d"}', "device"],
+    [
+      "a NUL in a target URL",
+      '{"id":1001,"target_url":{"ios":"https://a.example/\\u0000"}}',
+      "target_url.ios",
+    ],
+    ["a country over 1024 characters", `{"id":1001,"country":"${"c".repeat(1025)}"}`, "country"],
+  ])("%s: 400 naming the field, nothing changes", async (_, payload, field) => {
+    const before = await snapshot();
+    const response = await callApi(service.url, "create", { payload, secret: SECRET });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { field: string }).field).toBe(field);
+    expect(await snapshot()).toBe(before);
+  });
+
+  test("a delete of an id the table cannot hold is a 400, not a database error", async () => {
+    for (const id of ["2147483648", "99999999999", "1e308", "-0", "0"]) {
+      const response = await callApi(service.url, "delete", { payload: `{"id":${id}}`, secret: SECRET });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { field: string }).field).toBe("id");
+    }
+  });
+
+  test("any link, with NULs, lone surrogates and odd lengths in any field: 200 or 400, never a 5xx; kept exactly when accepted", async () => {
+    const repository = createLinkRepository(database.db);
+    await fc.assert(
+      fc.asyncProperty(hostileLink, async (linkCase) => {
+        const outcome = await runHostileLink(service.url, SECRET, repository, backends.redis, linkCase);
+        expect(outcome.problems).toEqual([]);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  }, 60_000);
 });
 
 test("none of the refusals above was logged as an error: a hostile request is not a failure of ours", () => {

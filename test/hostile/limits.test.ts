@@ -7,7 +7,7 @@ import { BUN_MAX_HEAD_BYTES, type ClickBackends, HOSTILE_LINK, startClickBackend
 import { rawGet, rawRequest } from "../support/raw-http";
 import { startTestService } from "../support/service";
 
-// The documented limits, each at its edge, over raw sockets (the README's "Hostile input" section has the table).
+// The documented limits, each at its edge, over raw sockets (docs/hostile-input.md has the table).
 let backends: ClickBackends;
 let service: RunningService;
 let port: number;

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import postgres from "postgres";
 import { createLink } from "../support/api";
 import { destination } from "../support/link-changes";
+import { Scrape } from "../support/metrics";
 import { waitFor } from "../support/ports";
 import { PostgresServer } from "../support/postgres";
 import { click, migrate, type ServiceProcess, spawnService } from "../support/service";
@@ -15,6 +16,7 @@ const PROPAGATION_MS = 1_000;
 // Postgres's 5 s connect timeout or the driver's reconnect backoff.
 const UNKNOWN_LINK_BOUND_MS = 2_000;
 const SECRET = "outage-secret";
+const OUTAGE_METRICS_TOKEN = "outage-metrics-token";
 // B connects as its own role, so the test can keep just B's LISTEN from coming back (test d).
 const ROLE_B = "clicks_b";
 const LISTENER = "clicks link changes";
@@ -192,7 +194,15 @@ describe("Postgres trouble", () => {
   }, 60_000);
   test("started while Postgres is down: listens, /check and clicks say why, serves once the links load", async () => {
     await server.stop();
-    const c = await spawnService({ API_SECRET_KEY: SECRET, DATABASE_URL: server.url(database) });
+    const c = await spawnService({
+      API_SECRET_KEY: SECRET,
+      DATABASE_URL: server.url(database),
+      METRICS_TOKEN: OUTAGE_METRICS_TOKEN,
+    });
+    const scrape = async () =>
+      Scrape.of(
+        await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${OUTAGE_METRICS_TOKEN}` } }),
+      );
     try {
       const check = await fetch(`${c.url}/check`);
       expect(check.status).toBe(503);
@@ -201,11 +211,18 @@ describe("Postgres trouble", () => {
       expect(early.status).toBe(503);
       expect(early.headers.get("retry-after")).toBe("1");
       expect(await early.text()).toBe("Service Unavailable: links not loaded: database unreachable");
+      const notReady = await scrape();
+      expect(notReady.value("clicks_ready")).toBe(0);
+      expect(notReady.value("clicks_failed_requests_total", { reason: "not_ready" })).toBe(1);
+      expect(notReady.value("clicks_links_loaded_timestamp_seconds")).toBe(0);
 
       await server.start();
       await waitFor("ready", async () => (await fetch(`${c.url}/check`)).status === 200 || undefined, 20_000);
       expect(await destination(c.url, 1)).toMatch(/^https:\/\/example\.com\//);
       expect(count(c.output(), INTERRUPTED)).toBe(1);
+      const ready = await scrape();
+      expect(ready.value("clicks_ready")).toBe(1);
+      expect(ready.value("clicks_links_loaded_timestamp_seconds")).toBeGreaterThan(Date.now() / 1000 - 60);
     } finally {
       await c.kill();
     }

@@ -4,7 +4,7 @@ import type { ChannelListener, Listening } from "../../src/db/database";
 import type { CampaignLink } from "../../src/db/schema";
 import { LinkCache } from "../../src/links/cache";
 import { LINK_CHANGES_CHANNEL, type LinkRepository } from "../../src/links/repository";
-import { LINKS_NOT_LOADED, LINKS_UNREACHABLE, LinkSync } from "../../src/links/sync";
+import { type ChangeFollower, LINKS_NOT_LOADED, LINKS_UNREACHABLE, LinkSync } from "../../src/links/sync";
 import { linkRow } from "../support/links";
 import { waitFor } from "../support/ports";
 
@@ -80,7 +80,9 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((sync) => sync.stop()));
 });
 
-function setUp(options: { refreshIntervalMs?: number; loadTimeoutMs?: number } = {}) {
+function setUp(
+  options: { refreshIntervalMs?: number; loadTimeoutMs?: number; follower?: ChangeFollower } = {},
+) {
   const repository = new TableRepository();
   const links = new LinkCache(repository, { missingTtlMs: 0 });
   const channel = new FakeChannel();
@@ -93,6 +95,7 @@ function setUp(options: { refreshIntervalMs?: number; loadTimeoutMs?: number } =
     loadTimeoutMs: options.loadTimeoutMs,
     logger,
     retryDelayMs: () => 5,
+    ...(options.follower && { follower: options.follower }),
   });
   running.push(sync);
   const messages = (msg: string) => logs.filter((line) => line.msg === msg);
@@ -112,6 +115,25 @@ function setUp(options: { refreshIntervalMs?: number; loadTimeoutMs?: number } =
 }
 
 describe("LinkSync", () => {
+  test("a follower hears its own payload on the feed, and reloads with each connection and refresh", async () => {
+    let reloads = 0;
+    const follower = { payload: "destinations", reload: () => void reloads++ };
+    const { repository, channel, messages, startFollowing } = setUp({ refreshIntervalMs: 50, follower });
+    await startFollowing();
+    expect(reloads).toBe(1);
+    const loads = repository.loads;
+    channel.connected.onNotify("destinations");
+    expect(reloads).toBe(2);
+    // Not a link id, but not a stray payload either: no warning, no reload of every link for it.
+    expect(messages("unexpected link change notification: reloading every link")).toEqual([]);
+    expect(repository.loads).toBe(loads);
+    await waitFor("a refresh", () => reloads > 2 || undefined);
+    channel.connected.onDown();
+    const beforeReconnect = reloads;
+    channel.connected.onListen();
+    expect(reloads).toBe(beforeReconnect + 1);
+  });
+
   test("start: listens on the one change channel, resolves once the links are loaded and followed", async () => {
     const { repository, links, channel, sync, messages, missAsksDatabase } = setUp();
     repository.rows.set(1, link(1));

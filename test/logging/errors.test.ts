@@ -82,4 +82,5 @@ test("a failed API change answers 500 with a request id, the same as in its log 
     '{action="create",result="error"}': 1,
     '{action="delete",result="error"}': 1,
   });
+  expect(scrape.value("clicks_failed_requests_total", { reason: "error" })).toBe(2);
 });

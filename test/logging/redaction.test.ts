@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadConfig, secretValues } from "../../src/config";
 import { createLogger, REDACTED, secretScrubber } from "../../src/logger";
 import { LogLines } from "../support/service";
@@ -23,21 +25,87 @@ describe("secretValues", () => {
 });
 
 describe("secretScrubber", () => {
-  const scrub = secretScrubber([API_KEY, 'quo"te\\secret', PASSWORD, "abc"]);
+  const scrub = secretScrubber([API_KEY, 'quo"te\\secret-value', PASSWORD, "abc"]);
   if (!scrub) throw new Error("a scrubber was expected");
 
   test("replaces a secret as is, JSON-escaped and percent-encoded", () => {
     expect(scrub(`{"msg":"key ${API_KEY} here"}`)).toBe(`{"msg":"key ${REDACTED} here"}`);
-    expect(scrub(JSON.stringify({ msg: 'x quo"te\\secret y' }))).toBe(`{"msg":"x ${REDACTED} y"}`);
-    expect(scrub(`postgres://u:${encodeURIComponent(PASSWORD)}@h/db`)).toBe(`postgres://u:${REDACTED}@h/db`);
+    expect(scrub(JSON.stringify({ msg: 'x quo"te\\secret-value y' }))).toBe(`{"msg":"x ${REDACTED} y"}`);
+    expect(scrub(JSON.stringify({ msg: 'a value holding JSON: {"key":"quo\\"te\\\\secret-value"}' }))).toBe(
+      JSON.stringify({ msg: `a value holding JSON: {"key":"${REDACTED}"}` }),
+    );
+    expect(scrub(JSON.stringify({ url: `postgres://u:${encodeURIComponent(PASSWORD)}@h/db` }))).toBe(
+      JSON.stringify({ url: `postgres://u:${REDACTED}@h/db` }),
+    );
   });
 
-  test("leaves ordinary words alone: a secret shorter than 4 characters is not scrubbed", () => {
-    expect(scrub('{"msg":"abc"}')).toBe('{"msg":"abc"}');
+  test("a short secret goes where it is a URL's password, and nowhere else", () => {
+    expect(scrub(JSON.stringify({ err: { message: "connect to redis://:abc@10.0.0.1:6379 failed" } }))).toBe(
+      JSON.stringify({ err: { message: `connect to redis://:${REDACTED}@10.0.0.1:6379 failed` } }),
+    );
+    expect(scrub(JSON.stringify({ msg: "abc", user: "abc", url: "https://abc.example/abc:abc" }))).toBe(
+      JSON.stringify({ msg: "abc", user: "abc", url: "https://abc.example/abc:abc" }),
+    );
+  });
+
+  test("a long secret goes where it stands whole, not inside a longer word", () => {
+    expect(scrub(JSON.stringify({ msg: `x${API_KEY}`, detail: `${API_KEY}9` }))).toBe(
+      JSON.stringify({ msg: `x${API_KEY}`, detail: `${API_KEY}9` }),
+    );
+    expect(scrub(JSON.stringify({ msg: `key=${API_KEY}.` }))).toBe(
+      JSON.stringify({ msg: `key=${REDACTED}.` }),
+    );
+  });
+
+  test("a secret that is also a word of the lines blanks none of them: the service's name as a password", () => {
+    const sample = secretScrubber(["clicks", "listening"]);
+    if (!sample) throw new Error("a scrubber was expected");
+    const line = `${JSON.stringify({
+      level: "info",
+      time: "2026-12-06T02:00:49.815Z",
+      service: "clicks",
+      url: "http://127.0.0.1:2343",
+      clickstore: "redis: redis://127.0.0.1:6379; spool: .data/spool",
+      database: "postgres://clicks:clicks@127.0.0.1:5432/clicks",
+      msg: "clicks is listening",
+    })}\n`;
+    expect(sample(line)).toBe(line.replace("postgres://clicks:clicks@", `postgres://clicks:${REDACTED}@`));
+    const untouched = `${JSON.stringify({ level: "info", service: "clicks", msg: "clicks is listening" })}\n`;
+    expect(sample(untouched)).toBe(untouched);
+  });
+
+  test("a line with no secret in it is passed on as written", () => {
+    const line = '{"level":"info","msg":"nothing \\u00e9 here" , "n":1}\n';
+    expect(scrub(line)).toBe(line);
   });
 
   test("no secrets, no scrubber", () => {
     expect(secretScrubber([])).toBeUndefined();
+  });
+});
+
+describe("the sample configuration", () => {
+  test(".env.example's secrets are long enough to be kept out of every line, and a start line keeps its words", () => {
+    const env: Record<string, string> = {};
+    for (const line of readFileSync(join(import.meta.dir, "..", "..", ".env.example"), "utf8").split("\n")) {
+      const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+      if (match?.[2]) env[match[1] as string] = match[2];
+    }
+    const secrets = secretValues(loadConfig(env));
+    expect(secrets.length).toBeGreaterThanOrEqual(2);
+    for (const secret of secrets) expect(secret.length).toBeGreaterThanOrEqual(12);
+
+    const lines = new LogLines();
+    const logger = createLogger("info", { secrets, destination: lines });
+    logger.info({ clickstore: "redis: redis://127.0.0.1:6379; spool: .data/spool" }, "clicks is listening");
+    logger.error({ err: new Error(`cannot connect to ${env.DATABASE_URL}`) }, "links could not be loaded");
+    const [start, failure] = lines.entries();
+    expect(start).toMatchObject({ service: "clicks", msg: "clicks is listening" });
+    expect(failure).toMatchObject({
+      service: "clicks",
+      msg: "links could not be loaded",
+      err: { message: `cannot connect to postgres://clicks:${REDACTED}@127.0.0.1:5432/clicks` },
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { detectPlatform, KNOWN_PLATFORMS } from "../../src/click/platform";
-import { Metrics, UNEXAMINED_PLATFORM } from "../../src/metrics/metrics";
+import { Metrics, renderAggregate, UNEXAMINED_PLATFORM } from "../../src/metrics/metrics";
 import { Scrape } from "../support/metrics";
 
 async function scrape(metrics: Metrics): Promise<Scrape> {
@@ -10,11 +10,11 @@ async function scrape(metrics: Metrics): Promise<Scrape> {
 describe("clicks_total", () => {
   test("counts by platform and outcome", async () => {
     const metrics = new Metrics();
-    metrics.countClick("ios", "redirected");
-    metrics.countClick("ios", "redirected");
-    metrics.countClick("android", "not_found");
-    metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link");
-    metrics.countClick("windows", "error");
+    metrics.countClick("ios", "redirected", performance.now());
+    metrics.countClick("ios", "redirected", performance.now());
+    metrics.countClick("android", "not_found", performance.now());
+    metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link", performance.now());
+    metrics.countClick("windows", "error", performance.now());
     expect((await scrape(metrics)).nonZero("clicks_total")).toEqual({
       '{outcome="redirected",platform="ios"}': 2,
       '{outcome="not_found",platform="android"}': 1,
@@ -30,14 +30,36 @@ describe("clicks_total", () => {
     );
     expect(rare).not.toBe("");
     expect(KNOWN_PLATFORMS).not.toContain(rare);
-    metrics.countClick(rare, "redirected");
-    metrics.countClick("an os nobody has heard of", "redirected");
-    metrics.countClick("__proto__", "redirected");
-    metrics.countClick("", "not_found");
+    metrics.countClick(rare, "redirected", performance.now());
+    metrics.countClick("an os nobody has heard of", "redirected", performance.now());
+    metrics.countClick("__proto__", "redirected", performance.now());
+    metrics.countClick("", "not_found", performance.now());
     expect((await scrape(metrics)).nonZero("clicks_total")).toEqual({
       '{outcome="redirected",platform="other"}': 3,
       '{outcome="not_found",platform="none"}': 1,
     });
+  });
+
+  test("the click's duration by outcome, from its start to its count", async () => {
+    const metrics = new Metrics();
+    metrics.countClick("ios", "redirected", performance.now() - 3);
+    const result = await scrape(metrics);
+    const bucket = (le: string) =>
+      result.value("clicks_click_duration_seconds_bucket", { outcome: "redirected", le });
+    expect([bucket("0.0025"), bucket("0.005"), bucket("+Inf")]).toEqual([0, 1, 1]);
+    expect(result.value("clicks_click_duration_seconds_count", { outcome: "error" })).toBe(0);
+    expect(
+      result.value("clicks_click_duration_seconds_sum", { outcome: "redirected" }),
+    ).toBeGreaterThanOrEqual(0.003);
+  });
+
+  test("failed requests by reason, both series from the start", async () => {
+    const metrics = new Metrics();
+    expect((await scrape(metrics)).value("clicks_failed_requests_total", { reason: "not_ready" })).toBe(0);
+    metrics.countFailedRequest("error");
+    const result = await scrape(metrics);
+    expect(result.value("clicks_failed_requests_total", { reason: "error" })).toBe(1);
+    expect(result.value("clicks_failed_requests_total", { reason: "not_ready" })).toBe(0);
   });
 
   test("every platform and outcome series exists from the start, at 0", async () => {
@@ -144,11 +166,19 @@ describe("clickstore nodes", () => {
 describe("link cache, spool, API, invalid idfa", () => {
   test("link cache size and lookups are read from the cache at scrape time", async () => {
     const metrics = new Metrics();
-    const cache = { size: 3, stats: { hits: 5, misses: 2, knownMissing: 1, unasked: 4 } };
+    const cache = {
+      size: 3,
+      stats: { hits: 5, misses: 2, knownMissing: 1, unasked: 4 },
+      followsEveryChange: false,
+      loadedAtMs: 1_767_225_600_500,
+    };
     metrics.watchLinkCache(cache);
     cache.stats.hits++;
+    cache.followsEveryChange = true;
     const result = await scrape(metrics);
     expect(result.value("clicks_link_cache_links")).toBe(3);
+    expect(result.value("clicks_link_changes_followed")).toBe(1);
+    expect(result.value("clicks_links_loaded_timestamp_seconds")).toBe(1_767_225_600.5);
     expect(result.nonZero("clicks_link_cache_lookups_total")).toEqual({
       '{result="hit"}': 6,
       '{result="miss"}': 2,
@@ -166,6 +196,22 @@ describe("link cache, spool, API, invalid idfa", () => {
     const result = await scrape(metrics);
     expect(result.value("clicks_spool_events")).toBe(12);
     expect(result.value("clicks_spool_bytes")).toBe(3456);
+  });
+
+  test("dropped clicks and readiness are read at scrape time", async () => {
+    const metrics = new Metrics();
+    let dropped = 0;
+    let ready = false;
+    metrics.watchDroppedClicks(() => dropped);
+    metrics.watchReadiness(async () => ready);
+    let result = await scrape(metrics);
+    expect(result.value("clicks_dropped_total")).toBe(0);
+    expect(result.value("clicks_ready")).toBe(0);
+    dropped = 2;
+    ready = true;
+    result = await scrape(metrics);
+    expect(result.value("clicks_dropped_total")).toBe(2);
+    expect(result.value("clicks_ready")).toBe(1);
   });
 
   test("API requests by action and result, every series present from the start", async () => {
@@ -202,12 +248,86 @@ describe("the registry", () => {
   test("two services in one process keep their counts apart", async () => {
     const one = new Metrics();
     const two = new Metrics();
-    one.countClick("ios", "redirected");
+    one.countClick("ios", "redirected", performance.now());
     expect((await scrape(one)).value("clicks_total", { platform: "ios", outcome: "redirected" })).toBe(1);
     expect((await scrape(two)).value("clicks_total", { platform: "ios", outcome: "redirected" })).toBe(0);
   });
 
   test("answers in the Prometheus text format", () => {
     expect(new Metrics().contentType).toStartWith("text/plain; version=0.0.4");
+  });
+});
+
+describe("WORKERS=N: the sum the primary serves (renderAggregate over each worker's json())", () => {
+  /** A worker's metrics after some clicks and pushes; `up` says whether it is connected, following, ready. */
+  function worker(clicks: number, up: boolean, loadedAtMs: number) {
+    const metrics = new Metrics();
+    const started = performance.now();
+    for (let n = 0; n < clicks; n++) metrics.countClick("ios", "redirected", started);
+    const node = metrics.clickstoreNode("a:6379");
+    for (let n = 0; n < clicks; n++) node.recordPush("ok", started);
+    node.watchConnection(() => up);
+    node.setCircuit(up ? "closed" : "open");
+    metrics.watchLinkCache({
+      size: 7,
+      stats: { hits: clicks, misses: 0, knownMissing: 0, unasked: 0 },
+      followsEveryChange: up,
+      loadedAtMs,
+    });
+    metrics.watchReadiness(async () => up);
+    metrics.countApiRequest("create", "ok");
+    return metrics;
+  }
+
+  test("counters and histograms add up; gauges keep their meaning for the machine", async () => {
+    const workers = [worker(3, true, 2_000_000), worker(5, false, 1_000_000)];
+    const sum = new Scrape(await renderAggregate(await Promise.all(workers.map((each) => each.json()))));
+    expect(sum.nonZero("clicks_total")).toEqual({ '{outcome="redirected",platform="ios"}': 8 });
+    expect(sum.value("clicks_click_duration_seconds_count", { outcome: "redirected" })).toBe(8);
+    expect(sum.nonZero("clicks_clickstore_pushes_total")).toEqual({ '{node="a:6379",result="ok"}': 8 });
+    expect(sum.value("clicks_clickstore_push_duration_seconds_count", { node: "a:6379" })).toBe(8);
+    expect(sum.value("clicks_clickstore_push_duration_seconds_bucket", { node: "a:6379", le: "+Inf" })).toBe(
+      8,
+    );
+    expect(sum.value("clicks_link_cache_lookups_total", { result: "hit" })).toBe(8);
+    expect(sum.value("clicks_api_requests_total", { action: "create", result: "ok" })).toBe(2);
+    // Every worker holds the same 7 links. The node is not connected from every worker, not every
+    // worker follows changes or is ready, and the oldest load counts. Each state some worker's
+    // breaker is in shows 1.
+    expect(sum.value("clicks_link_cache_links")).toBe(7);
+    expect(sum.value("clicks_clickstore_connected", { node: "a:6379" })).toBe(0);
+    expect(sum.value("clicks_link_changes_followed")).toBe(0);
+    expect(sum.value("clicks_ready")).toBe(0);
+    expect(sum.value("clicks_links_loaded_timestamp_seconds")).toBe(1_000);
+    expect(sum.nonZero("clicks_clickstore_circuit_state")).toEqual({
+      '{node="a:6379",state="closed"}': 1,
+      '{node="a:6379",state="open"}': 1,
+    });
+    expect(sum.types.get("clicks_clickstore_push_duration_seconds")).toBe("histogram");
+    expect(sum.types.get("clicks_click_duration_seconds")).toBe("histogram");
+  });
+
+  test("over one worker, the service's own series come out as that worker renders them", async () => {
+    const one = worker(4, true, 2_000_000);
+    const own = await scrape(one);
+    const summed = new Scrape(await renderAggregate([await one.json()]));
+    for (const name of [
+      "clicks_total",
+      "clicks_click_duration_seconds_bucket",
+      "clicks_click_duration_seconds_count",
+      "clicks_clickstore_pushes_total",
+      "clicks_clickstore_push_duration_seconds_bucket",
+      "clicks_clickstore_push_duration_seconds_count",
+      "clicks_clickstore_connected",
+      "clicks_clickstore_circuit_state",
+      "clicks_link_cache_links",
+      "clicks_link_changes_followed",
+      "clicks_links_loaded_timestamp_seconds",
+      "clicks_link_cache_lookups_total",
+      "clicks_api_requests_total",
+      "clicks_ready",
+    ]) {
+      expect(summed.nonZero(name)).toEqual(own.nonZero(name));
+    }
   });
 });

@@ -9,6 +9,7 @@ import { sharedPostgres } from "./postgres";
 import { RedisServer } from "./redis";
 import { migrate, type ServiceProcess, spawnService, tempDir } from "./service";
 import { spooledEvents } from "./spool";
+import { childPidIn, isZombie, NON_REAPING_PARENT } from "./zombie";
 
 /**
  * The fault scenarios of issue 3, shared by the tests (few clicks) and `bun run bench:faults` (more,
@@ -65,15 +66,20 @@ export function serviceOn(
   nodes: RedisServer[],
   spoolDir: string,
   env: Record<string, string> = {},
+  parent: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  return spawnService({
-    DATABASE_URL: databaseUrl,
-    SPOOL_DIR: spoolDir,
-    REDIS_PUSH_TIMEOUT_MS: String(PUSH_TIMEOUT_MS),
-    LOG_LEVEL: "info",
-    ...clickstoreEnv(nodes),
-    ...env,
-  });
+  return spawnService(
+    {
+      DATABASE_URL: databaseUrl,
+      SPOOL_DIR: spoolDir,
+      REDIS_PUSH_TIMEOUT_MS: String(PUSH_TIMEOUT_MS),
+      LOG_LEVEL: "info",
+      ...clickstoreEnv(nodes),
+      ...env,
+    },
+    undefined,
+    parent,
+  );
 }
 
 export async function health(base: string): Promise<{ status: number; body: ClickstoreHealth }> {
@@ -283,27 +289,50 @@ export interface KillServiceReport {
   missingFromSpoolAtKill: number[];
   /** Spooled events of clicks that got no answer: the kill came between their fsync and their 307. */
   keptWithoutAnswer: number;
+  /** With `zombie`: the killed service was still a zombie (dead, not reaped) once the next one had started. */
+  zombieAtRestart: boolean | undefined;
+}
+
+export interface KillServiceOptions {
+  /**
+   * Run the service under a parent that does not reap it (stopped before the kill), as under an init
+   * that reaps no orphans: the killed service stays a zombie while the next one starts.
+   */
+  zombie?: boolean;
 }
 
 /** (d) Redis is down, clicks go to the spool, the service is SIGKILLed mid-load; a new one drains the spool. */
-export async function killService(shape: LoadShape): Promise<KillServiceReport> {
+export async function killService(
+  shape: LoadShape,
+  { zombie = false }: KillServiceOptions = {},
+): Promise<KillServiceReport> {
   const databaseUrl = await databaseWithLink();
   const node = await RedisServer.start();
   const spoolDir = join(tempDir(), "spool");
-  let service = await serviceOn(databaseUrl, [node], spoolDir);
+  const first = await serviceOn(databaseUrl, [node], spoolDir, {}, zombie ? NON_REAPING_PARENT : []);
+  let service = first;
   try {
     await node.stop();
     const load = startLoad({ base: service.url, linkId: LINK_ID, ...shape });
     await waitFor("half of the clicks", () => load.completed() >= shape.count / 2 || undefined, 60_000, 5);
     load.stop();
-    await service.kill("SIGKILL");
+    const killedPid = zombie ? childPidIn(first.output()) : first.process.pid;
+    if (killedPid === undefined) throw new Error(`no service pid in:\n${first.output()}`);
+    if (zombie) {
+      first.process.kill("SIGSTOP");
+      process.kill(killedPid, "SIGKILL");
+      await waitFor("the killed service to be a zombie", () => isZombie(killedPid) || undefined);
+    } else {
+      await first.kill("SIGKILL");
+    }
     const results = await load.done;
     const spooled = spooledEvents(spoolDir);
     const spooledSeqs = new Set(spooled.map(eventSeq));
-    const firstOutput = service.output();
+    const firstOutput = first.output();
 
     await node.start();
     service = await serviceOn(databaseUrl, [node], spoolDir);
+    const zombieAtRestart = zombie ? isZombie(killedPid) : undefined;
     await waitForDrainedSpool(service.url);
     return {
       tally: tally(results, await node.events(), spooledEvents(spoolDir), firstOutput + service.output()),
@@ -312,8 +341,14 @@ export async function killService(shape: LoadShape): Promise<KillServiceReport> 
         .filter((result) => result.status === 307 && !spooledSeqs.has(result.seq))
         .map((result) => result.seq),
       keptWithoutAnswer: spooled.length - results.filter((result) => result.status === 307).length,
+      zombieAtRestart,
     };
   } finally {
+    if (zombie) {
+      // Resumed, the parent reaps the zombie and ends.
+      first.process.kill("SIGCONT");
+      await first.process.exited;
+    }
     await stopAll(service, [node]);
   }
 }

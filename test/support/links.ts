@@ -25,10 +25,8 @@ export function linkRow(fields: Partial<CampaignLink> & { id: number }): Campaig
   };
 }
 
-/** A fresh, migrated Postgres database on the shared test cluster holding these links; its URL. */
-export async function databaseWithLinks(links: NewCampaignLink[]): Promise<string> {
-  const databaseUrl = await (await sharedPostgres()).createDatabase();
-  await migrate(databaseUrl);
+/** Stores these links in a migrated Postgres database, as the API would. */
+export async function insertLinks(databaseUrl: string, links: NewCampaignLink[]): Promise<void> {
   const database = openPostgres(databaseUrl);
   try {
     const repository = createLinkRepository(database.db);
@@ -36,5 +34,12 @@ export async function databaseWithLinks(links: NewCampaignLink[]): Promise<strin
   } finally {
     await database.close();
   }
+}
+
+/** A fresh, migrated Postgres database on the shared test cluster holding these links; its URL. */
+export async function databaseWithLinks(links: NewCampaignLink[]): Promise<string> {
+  const databaseUrl = await (await sharedPostgres()).createDatabase();
+  await migrate(databaseUrl);
+  await insertLinks(databaseUrl, links);
   return databaseUrl;
 }

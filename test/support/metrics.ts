@@ -1,6 +1,7 @@
 /** One scrape, read as Prometheus reads the text format: sample name and labels → value. */
 export class Scrape {
   private readonly samples = new Map<string, number>();
+  private readonly series: Array<{ name: string; labels: Record<string, string> }> = [];
   readonly types = new Map<string, string>();
 
   constructor(readonly text: string) {
@@ -23,6 +24,7 @@ export class Scrape {
       const key = Scrape.key(sample[1] as string, labels);
       if (this.samples.has(key)) throw new Error(`sample twice: ${key}`);
       this.samples.set(key, Number(sample[3]));
+      this.series.push({ name: sample[1] as string, labels });
     }
   }
 
@@ -41,6 +43,19 @@ export class Scrape {
   /** The sample's value; undefined when the scrape has no such sample. */
   value(name: string, labels: Record<string, string> = {}): number | undefined {
     return this.samples.get(Scrape.key(name, labels));
+  }
+
+  /** Every sample name of the scrape (a histogram's as `_bucket`, `_sum`, `_count`). */
+  names(): Set<string> {
+    return new Set(this.series.map((each) => each.name));
+  }
+
+  /** Whether a sample of this name carries these labels (and maybe others). */
+  hasSeries(name: string, labels: Record<string, string>): boolean {
+    return this.series.some(
+      (each) =>
+        each.name === name && Object.entries(labels).every(([label, value]) => each.labels[label] === value),
+    );
   }
 
   /** Every sample of this name that is not 0, as `{label="value",…}` → value: a whole metric at a glance. */

@@ -75,10 +75,15 @@ export interface ServiceProcess {
 /**
  * The service as its own process (`bun src/main.ts`), for tests that kill or signal it.
  * `root`: another copy of the project to run (the benchmark compares revisions).
+ * `parent`: a command to run the service under (test/support/zombie.ts); `process` is then that parent.
  */
-export async function spawnService(env: Env = {}, root = ROOT): Promise<ServiceProcess> {
+export async function spawnService(
+  env: Env = {},
+  root = ROOT,
+  parent: readonly string[] = [],
+): Promise<ServiceProcess> {
   const port = env.PORT ?? String(freePort());
-  const child = Bun.spawn(["bun", join(root, "src", "main.ts")], {
+  const child = Bun.spawn([...parent, "bun", join(root, "src", "main.ts")], {
     cwd: root,
     env: { ...process.env, PORT: port, HOST: "127.0.0.1", DATA_DIR: tempDir(), ...env },
     stdin: "ignore",

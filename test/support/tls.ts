@@ -47,15 +47,16 @@ export class TestCa {
   }
 
   /**
-   * A key and a certificate for localhost, 127.0.0.1 and ::1, written to files named after `name`.
-   * With `chain`, the certificate file also holds the CA certificate after the leaf.
+   * A key and a certificate for localhost, 127.0.0.1 and ::1 (or for `hosts`, DNS names), written to
+   * files named after `name`. With `chain`, the certificate file also holds the CA certificate after the leaf.
    */
-  issue(name: string, { chain = false }: { chain?: boolean } = {}): CertificatePair {
+  issue(name: string, { chain = false, hosts }: { chain?: boolean; hosts?: string[] } = {}): CertificatePair {
     this.serial += 1;
     const keyFile = join(this.dir, `${name}.key`);
     const certFile = join(this.dir, `${name}.pem`);
     const extensions = join(this.dir, `${name}.ext`);
-    writeFileSync(extensions, "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n");
+    const names = hosts ? hosts.map((host) => `DNS:${host}`).join(",") : "DNS:localhost,IP:127.0.0.1,IP:::1";
+    writeFileSync(extensions, `subjectAltName=${names}\n`);
     openssl(["req", ...NEW_KEY, keyFile, "-out", `${name}.csr`, "-subj", `/CN=${name}`], this.dir);
     openssl(
       [

@@ -80,7 +80,13 @@ export interface ProxyFront {
   readonly port: number;
   /** New connections go to this target from now on. */
   relayTo(target: RelayTarget): void;
-  /** Stops accepting; relayed connections go on until either side closes. */
+  /**
+   * While not ready, the port is closed: a connection attempt is refused by the kernel, so that a
+   * TCP health check fails. `true` listens again (on the same port). Idempotent; false when the
+   * port could not be taken again (the next call tries again).
+   */
+  accepting(ready: boolean): boolean;
+  /** Stops accepting for good; relayed connections go on until either side closes. */
   stopAccepting(): void;
   /** Closes whatever is still relayed. */
   closeAll(): void;
@@ -261,7 +267,10 @@ class Front implements ProxyFront {
   readonly relays = new Set<Relay>();
   readonly version: ProxyFrontOptions["version"];
   target: RelayTarget;
-  private readonly listener: TCPSocketListener<Relay>;
+  private listener: TCPSocketListener<Relay> | undefined;
+  private readonly listenOptions: Bun.TCPSocketListenOptions<Relay> & { reusePort: boolean };
+  readonly port: number;
+  private stopped = false;
   private readonly logger: Logger;
   private rejections = 0;
   private lastRejectionLog = 0;
@@ -271,7 +280,7 @@ class Front implements ProxyFront {
     this.target = options.target;
     this.logger = options.logger;
     // Bun.listen takes reusePort (Linux) though its option type does not name it.
-    const listenOptions: Bun.TCPSocketListenOptions<Relay> & { reusePort: boolean } = {
+    this.listenOptions = {
       hostname: options.hostname,
       port: options.port,
       reusePort: options.reusePort ?? false,
@@ -288,11 +297,25 @@ class Front implements ProxyFront {
         error: (socket) => socket.data.clientClosed(),
       },
     };
-    this.listener = Bun.listen<Relay>(listenOptions);
+    this.listener = Bun.listen<Relay>(this.listenOptions);
+    // Listening again takes the port it got, even when it was asked for port 0.
+    this.port = this.listener.port;
   }
 
-  get port(): number {
-    return this.listener.port;
+  accepting(ready: boolean): boolean {
+    if (this.stopped || ready === (this.listener !== undefined)) return true;
+    if (!ready) {
+      // Closes the listening socket: connections already accepted stay relayed.
+      this.listener?.stop(false);
+      this.listener = undefined;
+      return true;
+    }
+    try {
+      this.listener = Bun.listen<Relay>({ ...this.listenOptions, port: this.port });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   relayTo(target: RelayTarget): void {
@@ -313,7 +336,9 @@ class Front implements ProxyFront {
   }
 
   stopAccepting(): void {
-    this.listener.stop(false);
+    this.stopped = true;
+    this.listener?.stop(false);
+    this.listener = undefined;
   }
 
   closeAll(): void {
