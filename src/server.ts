@@ -109,6 +109,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     tls: config.tls !== undefined,
     proxyProtocol: config.proxyProtocol,
     trustProxy: config.trustProxy,
+    zeroedAdid: config.zeroedAdid,
+    nonHumanClicks: config.nonHumanClicks,
     metricsPort: config.metricsPort,
     metricsOnPublicPorts: config.metricsToken !== undefined,
     logLevel: config.logLevel,
@@ -173,6 +175,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
       notFoundUrl: config.notFoundUrl,
+      zeroedAdid: config.zeroedAdid,
       ...(destinations && { isDead: destinations.isDead, reroute: config.deadDestinationFallback }),
     }),
     clientIp: createClientIp(config.trustProxy),
