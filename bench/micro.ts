@@ -76,6 +76,11 @@ const composeWithoutReferrer = createClickComposer({
   notFoundUrl: undefined,
   playReferrer: false,
 });
+const composeFingerprint = createClickComposer({
+  detectPlatform: warmDetector,
+  notFoundUrl: undefined,
+  zeroedAdid: "fingerprint",
+});
 // Destination checks on: every tenth link's targets dead, so the lookup and the reroute both run.
 const dead = new Set(
   [...links.values()].filter((link) => link.id % 10 === 0).flatMap((link) => Object.values(link.targetUrl)),
@@ -124,6 +129,11 @@ group("whole composition (composeClick)", () => {
   bench("with the UA cache", () => {
     const { link, request } = nextWarm();
     do_not_optimize(composeCached(link, request));
+  });
+  const nextFingerprint = cycle(clicks);
+  bench("with the UA cache, ZEROED_ADID=fingerprint", () => {
+    const { link, request } = nextFingerprint();
+    do_not_optimize(composeFingerprint(link, request));
   });
   const nextChecked = cycle(clicks);
   bench("with the UA cache, destination checks on", () => {

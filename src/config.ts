@@ -22,6 +22,24 @@ export type TrustProxy = (typeof TRUST_PROXY_VALUES)[number];
 export const PROXY_PROTOCOL_VALUES = ["off", "v1", "v2"] as const;
 export type ProxyProtocol = (typeof PROXY_PROTOCOL_VALUES)[number];
 
+/**
+ * What an all-zero advertising id (ATT, limit ad tracking) is to attribution.
+ * - `keep`: a device id like any other, as the original took it: every such click shares one
+ *   lookup_key. The default, because the in-app tracker computes the install side of the key and
+ *   must change together with this service.
+ * - `fingerprint`: no device id: the click is matched as one without an id, on `md5(ip.platform)`.
+ */
+export const ZEROED_ADID_VALUES = ["keep", "fingerprint"] as const;
+export type ZeroedAdid = (typeof ZEROED_ADID_VALUES)[number];
+
+/**
+ * What becomes of a click from a link-preview fetcher or crawler, or a HEAD request.
+ * - `store`: an event like any click's, as the original did (the default).
+ * - `skip`: the same answer, no event.
+ */
+export const NON_HUMAN_CLICKS_VALUES = ["store", "skip"] as const;
+export type NonHumanClicks = (typeof NON_HUMAN_CLICKS_VALUES)[number];
+
 const absoluteHttpUrl = z
   .string()
   .refine((value) => /^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value), {
@@ -60,6 +78,13 @@ const wholeNumber = (what: string, min: number, max: number, fallback: number) =
     .max(max, { message: `must be at most ${max}` })
     .default(fallback);
 
+/** One of `values`; unset or empty: `fallback`. */
+const oneOf = <T extends string>(values: readonly T[], fallback: NoInfer<T>) =>
+  z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z.enum(values, { message: `must be one of ${values.join(", ")}` }).default(fallback),
+  );
+
 const envSchema = z.object({
   PORT: port(2343),
   HTTPS_PORT: port(8443),
@@ -72,10 +97,7 @@ const envSchema = z.object({
   LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
   LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
   DESTINATION_CHECK_SECONDS: wholeNumber("seconds", 0, 604_800, 0),
-  DEAD_DESTINATION_FALLBACK: z
-    .enum(["on", "off", ""], { message: "must be on or off" })
-    .optional()
-    .transform((value) => value !== "off"),
+  DEAD_DESTINATION_FALLBACK: onOff("on"),
   REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
   REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
   REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
@@ -94,18 +116,10 @@ const envSchema = z.object({
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
   TLS_KEY_FILE: optionalText,
-  PROXY_PROTOCOL: z
-    .enum([...PROXY_PROTOCOL_VALUES, ""], {
-      message: `must be one of ${PROXY_PROTOCOL_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): ProxyProtocol => (value ? value : "off")),
-  TRUST_PROXY: z
-    .enum([...TRUST_PROXY_VALUES, ""], {
-      message: `must be one of ${TRUST_PROXY_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): TrustProxy => (value ? value : "off")),
+  PROXY_PROTOCOL: oneOf(PROXY_PROTOCOL_VALUES, "off"),
+  TRUST_PROXY: oneOf(TRUST_PROXY_VALUES, "off"),
+  ZEROED_ADID: oneOf(ZEROED_ADID_VALUES, "keep"),
+  NON_HUMAN_CLICKS: oneOf(NON_HUMAN_CLICKS_VALUES, "store"),
   PLAY_REFERRER: onOff("on"),
   METRICS_PORT: optionalText.pipe(portNumber.optional()),
   METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
@@ -164,6 +178,8 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   proxyProtocol: ProxyProtocol;
   trustProxy: TrustProxy;
+  zeroedAdid: ZeroedAdid;
+  nonHumanClicks: NonHumanClicks;
   /** PLAY_REFERRER: a Google Play listing's Location carries the click id in its install referrer. */
   playReferrer: boolean;
   /** A separate listener serving only GET /metrics, on HOST; absent: none. */
@@ -270,6 +286,8 @@ export function loadConfig(env: Environment = process.env): Config {
         : undefined,
     proxyProtocol: values.PROXY_PROTOCOL,
     trustProxy: values.TRUST_PROXY,
+    zeroedAdid: values.ZEROED_ADID,
+    nonHumanClicks: values.NON_HUMAN_CLICKS,
     playReferrer: values.PLAY_REFERRER,
     metricsPort: values.METRICS_PORT,
     metricsToken: values.METRICS_TOKEN,

@@ -249,3 +249,29 @@ describe("PLAY_REFERRER", () => {
     expect(problems({ PLAY_REFERRER: "false" })).toEqual(['PLAY_REFERRER="false": must be on or off']);
   });
 });
+
+describe("attribution switches", () => {
+  test("default to the original's behaviour: zeroed ids kept, non-human clicks stored", () => {
+    const config = loadConfig({});
+    expect(config.zeroedAdid).toBe("keep");
+    expect(config.nonHumanClicks).toBe("store");
+    expect(loadConfig({ ZEROED_ADID: "", NON_HUMAN_CLICKS: "" })).toMatchObject({
+      zeroedAdid: "keep",
+      nonHumanClicks: "store",
+    });
+  });
+
+  test("are read from the environment", () => {
+    expect(loadConfig({ ZEROED_ADID: "fingerprint", NON_HUMAN_CLICKS: "skip" })).toMatchObject({
+      zeroedAdid: "fingerprint",
+      nonHumanClicks: "skip",
+    });
+  });
+
+  test("bad values are named", () => {
+    expect(problems({ ZEROED_ADID: "drop", NON_HUMAN_CLICKS: "Skip" })).toEqual([
+      'ZEROED_ADID="drop": must be one of keep, fingerprint',
+      'NON_HUMAN_CLICKS="Skip": must be one of store, skip',
+    ]);
+  });
+});

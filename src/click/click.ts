@@ -1,9 +1,11 @@
+import type { ZeroedAdid } from "../config";
 import type { CampaignLink } from "../db/schema";
 import { isoSeconds } from "./clock";
 import { encodeQuery } from "./encoding";
 import { type ClickFields, eventLine, eventQuery } from "./event";
-import { advertisingId, idfaComb } from "./identifiers";
+import { advertisingId, idfaComb, idfaCombWithoutZeroed, isZeroedId } from "./identifiers";
 import { createLocator } from "./location";
+import { createCrawlerDetector } from "./platform";
 import { firstPresent, parseQuery, type Query } from "./query";
 import { type IsDead, liveTarget, resolveRedirect } from "./redirect";
 
@@ -24,6 +26,10 @@ export interface ComposedClick {
   hasTarget: boolean;
   /** An identifier was sent but none was usable; counted in the metrics. */
   invalidIdfa: boolean;
+  /** The device id the original matches on is all-zero (the device opted out of tracking); counted. */
+  zeroedAdid: boolean;
+  /** A crawler or link-preview fetcher, not a person (NON_HUMAN_CLICKS). */
+  crawler: boolean;
   /** The platform's target is one the destination checks found dead. */
   deadTarget: boolean;
   /** Sent elsewhere than the platform's target, because that one is dead. */
@@ -35,6 +41,8 @@ export interface ClickComposerOptions {
   notFoundUrl: string | undefined;
   /** A unique, time-ordered id per click so consumers can drop at-least-once duplicates. */
   newClickId?: () => string;
+  /** What an all-zero advertising id is (ZEROED_ADID); default `keep`, as the original. */
+  zeroedAdid?: ZeroedAdid;
   /** Set while destinations are checked: is this target dead? */
   isDead?: IsDead;
   /** A click whose target is dead goes to a live one of the link's (DEAD_DESTINATION_FALLBACK). */
@@ -64,12 +72,18 @@ export function createClickComposer(options: ClickComposerOptions) {
   const reroute = options.reroute === true;
   const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
   const locate = createLocator({ playReferrer: options.playReferrer ?? true });
+  const zeroedIsNoId = options.zeroedAdid === "fingerprint";
+  const isCrawler = createCrawlerDetector();
 
   return function composeClick(link: CampaignLink, request: ClickRequest): ComposedClick {
     const query = parseQuery(request.rawQuery);
     const platform = detectPlatform(request.userAgent);
     const adid = advertisingId(query);
-    const comb = idfaComb(adid, query.get("idfa_md5"), query.get("idfa_sha1"));
+    const idfaMd5 = query.get("idfa_md5");
+    const idfaSha1 = query.get("idfa_sha1");
+    const sent = idfaComb(adid, idfaMd5, idfaSha1);
+    const zeroedAdid = sent.kind === "valid" && isZeroedId(sent.value);
+    const comb = zeroedAdid && zeroedIsNoId ? idfaCombWithoutZeroed(adid, idfaMd5, idfaSha1) : sent;
     const combined = comb.kind === "valid" ? comb.value : undefined;
     const lookupKey = md5Hex((combined ?? `${request.ip}.${platform}`).toLowerCase());
 
@@ -104,6 +118,9 @@ export function createClickComposer(options: ClickComposerOptions) {
       redirectUrl: fields.redirectUrl,
       hasTarget: target !== undefined,
       invalidIdfa: comb.kind === "invalid",
+      zeroedAdid,
+      // The detector gives a crawler no platform: only those UAs need asking.
+      crawler: platform === "" && isCrawler(request.userAgent),
       deadTarget,
       rerouted: target !== chosen,
     };

@@ -40,3 +40,29 @@ export function idfaComb(
   }
   return { kind: "invalid" };
 }
+
+// Zeros (and a UUID's dashes) only: the all-zero UUID, MD5 or SHA-1 hex of an id that matched its form.
+const ZEROS_ONLY = /^[0-]+$/;
+const ZERO = "0".charCodeAt(0);
+
+/**
+ * Whether an identifier is the all-zero id a device sends when it opted out of tracking (ATT on
+ * iOS, limit ad tracking on Android): every such click would share one lookup_key.
+ */
+export function isZeroedId(value: string): boolean {
+  // Asked of every click with an id: a real id's first character mostly settles it without the regex.
+  return value.charCodeAt(0) === ZERO && ZEROS_ONLY.test(value);
+}
+
+function unlessZeroed(value: string | undefined): string | undefined {
+  return value !== undefined && isZeroedId(value) ? undefined : value;
+}
+
+/** `idfaComb` with an all-zero id taken as no id at all (ZEROED_ADID=fingerprint). */
+export function idfaCombWithoutZeroed(
+  adid: string | undefined,
+  idfaMd5: string | undefined,
+  idfaSha1: string | undefined,
+): IdfaComb {
+  return idfaComb(unlessZeroed(adid), unlessZeroed(idfaMd5), unlessZeroed(idfaSha1));
+}

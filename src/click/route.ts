@@ -2,8 +2,15 @@ import type { App, Services } from "../app";
 import type { PeerLookup } from "../http/client-ip";
 import { MAX_CLICK_QUERY_BYTES } from "../http/limits";
 import { requestIdOf } from "../http/request-id";
-import { createErrorResponder, emptyResponse, temporaryRedirect, unavailable } from "../http/responses";
+import {
+  createErrorResponder,
+  emptyResponse,
+  temporaryRedirect,
+  unavailable,
+  withoutBody,
+} from "../http/responses";
 import { type ClickOutcome, UNEXAMINED_PLATFORM } from "../metrics/metrics";
+import { nonHumanReason } from "./non-human";
 
 const MAX_LINK_ID = 2147483647;
 const DIGITS = /^\d{1,10}$/;
@@ -30,6 +37,7 @@ export function createClickHandler(services: Services): ClickHandler {
   const { links, clickstore, composeClick, clientIp, logger, config, metrics, readiness } = services;
   // Read once: the level is fixed at start, and a click must not build a line nobody reads.
   const logEachClick = logger.isLevelEnabled("debug");
+  const storeNonHuman = config.nonHumanClicks === "store";
 
   const unknownLink = (rawId: string, startedMs: number) => {
     metrics.countClick(UNEXAMINED_PLATFORM, "unknown_link", startedMs);
@@ -69,25 +77,29 @@ export function createClickHandler(services: Services): ClickHandler {
         metrics.countInvalidIdfa();
         if (logEachClick) logger.debug({ linkId: id, network: link.network }, "invalid_idfa");
       }
-
       if (click.deadTarget) metrics.countDeadTarget(click.rerouted);
+      if (click.zeroedAdid) metrics.countZeroedAdid(platform);
+      const nonHuman = nonHumanReason(request.method, click.crawler);
+      if (nonHuman !== undefined) metrics.countNonHuman(nonHuman);
 
       let outcome: ClickOutcome = click.hasTarget ? "redirected" : "not_found";
       // Stored or spooled: kept. Dropped (spool full): the store counted and logged the loss itself.
-      // The person is redirected in every case.
-      try {
-        if ((await clickstore.push(click.event)) === "dropped") outcome = "error";
-      } catch (error) {
-        outcome = "error";
-        logger.error(
-          { err: error, linkId: id, requestId: requestIdOf(request), event: click.event },
-          "click event not stored",
-        );
+      // The person is redirected in every case; with NON_HUMAN_CLICKS=skip, no person, no event.
+      if (nonHuman === undefined || storeNonHuman) {
+        try {
+          if ((await clickstore.push(click.event)) === "dropped") outcome = "error";
+        } catch (error) {
+          outcome = "error";
+          logger.error(
+            { err: error, linkId: id, requestId: requestIdOf(request), event: click.event },
+            "click event not stored",
+          );
+        }
       }
       const response =
         click.redirectUrl === undefined ? emptyResponse(404) : temporaryRedirect(click.redirectUrl);
       metrics.countClick(platform, outcome, startedMs);
-      if (logEachClick) logger.debug({ linkId: id, platform, outcome }, "click");
+      if (logEachClick) logger.debug({ linkId: id, platform, outcome, nonHuman }, "click");
       return response;
     } catch (error) {
       // Answered by the error responder (logged there with a request id); counted here with what is known.
@@ -105,16 +117,18 @@ export function registerClickRoute(app: App, services: Services): void {
 /**
  * The click for Bun.serve's own router (see http/listeners.ts): the hot path skips Hono's routing
  * and context (measured: docs/performance.md). Same handler, and a failure is answered as
- * the app's onError answers it.
+ * the app's onError answers it; a HEAD is answered without a body, as Hono answers it.
  */
 export function createDirectClickHandler(services: Services): ClickHandler {
   const handle = createClickHandler(services);
   const respondToError = createErrorResponder(services);
   return async (request, peers, rawId) => {
+    let response: Response;
     try {
-      return await handle(request, peers, rawId);
+      response = await handle(request, peers, rawId);
     } catch (error) {
-      return respondToError(error, request);
+      response = respondToError(error, request);
     }
+    return request.method === "HEAD" ? withoutBody(response) : response;
   };
 }

@@ -18,6 +18,11 @@ export function emptyResponse(status: number): Response {
   return new Response(null, { status });
 }
 
+/** The answer to a HEAD request: the same status and headers, never a body (as Hono answers HEAD). */
+export function withoutBody(response: Response): Response {
+  return response.body === null ? response : new Response(null, response);
+}
+
 /** 503 with the reason, as Hono's `c.text(…, 503, { "Retry-After": "1" })` writes it. */
 export function unavailable(reason: string): Response {
   return new Response(`Service Unavailable: ${reason}`, {

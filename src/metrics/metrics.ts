@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { REJECTION_REASONS, type RejectionReason } from "../api/authenticate";
+import { NON_HUMAN_REASONS, type NonHumanReason } from "../click/non-human";
 import { KNOWN_PLATFORMS } from "../click/platform";
 import { DESTINATION_STATES, type DestinationState } from "../db/schema";
 import { CHECK_OUTCOMES, type CheckOutcome } from "../destinations/probe";
@@ -92,15 +93,34 @@ function outcomeCells(counter: CellCounter<"platform" | "outcome">, platform: st
 }
 
 /**
+ * Cells by the detector's platform name, bound once: a well-known name (or one of `alsoNamed`) is
+ * its own label, "" is "none", any other name "other".
+ */
+class PlatformCells<T> {
+  private readonly named = new Map<string, T>();
+  private readonly other: T;
+
+  constructor(cellsFor: (label: string) => T, alsoNamed: readonly string[] = []) {
+    for (const platform of [...KNOWN_PLATFORMS, ...alsoNamed]) this.named.set(platform, cellsFor(platform));
+    this.named.set("", cellsFor(NO_PLATFORM));
+    this.other = cellsFor(OTHER_PLATFORM);
+  }
+
+  of(platform: string): T {
+    return this.named.get(platform) ?? this.other;
+  }
+}
+
+/**
  * Every metric of the service, in its own registry (not prom-client's global one, so that
  * several services in one process, as in tests, keep apart). Built once in startService.
  */
 export class Metrics {
   readonly registry = new Registry();
-  /** Detected platform name → its outcome cells; any other name counts as "other". */
-  private readonly clicksByPlatform = new Map<string, Record<ClickOutcome, Cell>>();
-  private readonly otherClicks: Record<ClickOutcome, Cell>;
+  private readonly clicks: PlatformCells<Record<ClickOutcome, Cell>>;
   private readonly invalidIdfa: Cell;
+  private readonly zeroedAdid: PlatformCells<Cell>;
+  private readonly nonHuman: Record<NonHumanReason, Cell>;
   private readonly clickSeconds: CellHistogram;
   private readonly clickLatency: Record<ClickOutcome, HistogramCell>;
   private readonly failedRequests: Counter<"reason">;
@@ -124,11 +144,7 @@ export class Metrics {
       "Clicks by platform (from the User-Agent) and outcome.",
       ["platform", "outcome"],
     );
-    for (const platform of KNOWN_PLATFORMS)
-      this.clicksByPlatform.set(platform, outcomeCells(clicks, platform));
-    this.clicksByPlatform.set("", outcomeCells(clicks, NO_PLATFORM));
-    this.clicksByPlatform.set(UNEXAMINED_PLATFORM, outcomeCells(clicks, UNEXAMINED_PLATFORM));
-    this.otherClicks = outcomeCells(clicks, OTHER_PLATFORM);
+    this.clicks = new PlatformCells((platform) => outcomeCells(clicks, platform), [UNEXAMINED_PLATFORM]);
     this.clickSeconds = new CellHistogram(
       "clicks_click_duration_seconds",
       "How long a click took from its request to its answer (the event kept), by outcome.",
@@ -153,6 +169,20 @@ export class Metrics {
       "Clicks that sent a device identifier of which none was usable.",
       [],
     ).cell({});
+    const zeroed = new CellCounter(
+      registry,
+      "clicks_zeroed_adid_total",
+      "Clicks whose device id was the all-zero id of a device that opted out of tracking (ATT, limit ad tracking), by platform.",
+      ["platform"],
+    );
+    this.zeroedAdid = new PlatformCells((platform) => zeroed.cell({ platform }));
+    const nonHuman = new CellCounter(
+      registry,
+      "clicks_non_human_total",
+      "Clicks on a known link from no person, by reason: head (a HEAD request), crawler (a crawler or link-preview fetcher). Also counted in clicks_total.",
+      ["reason"],
+    );
+    this.nonHuman = cellsBy(NON_HUMAN_REASONS, (reason) => nonHuman.cell({ reason }));
     this.pushes = new CellCounter(
       registry,
       "clicks_clickstore_pushes_total",
@@ -255,8 +285,7 @@ export class Metrics {
    * `startedMs` is performance.now() when the request arrived.
    */
   countClick(platform: string, outcome: ClickOutcome, startedMs: number): void {
-    const cells = this.clicksByPlatform.get(platform) ?? this.otherClicks;
-    cells[outcome].value++;
+    this.clicks.of(platform)[outcome].value++;
     this.clickSeconds.observe(this.clickLatency[outcome], (performance.now() - startedMs) / 1000);
   }
 
@@ -266,6 +295,14 @@ export class Metrics {
 
   countInvalidIdfa(): void {
     this.invalidIdfa.value++;
+  }
+
+  countZeroedAdid(platform: string): void {
+    this.zeroedAdid.of(platform).value++;
+  }
+
+  countNonHuman(reason: NonHumanReason): void {
+    this.nonHuman[reason].value++;
   }
 
   countApiRequest(action: ApiAction, result: ApiResult): void {

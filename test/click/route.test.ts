@@ -152,6 +152,24 @@ describe("a click that fails", () => {
     expect(existsSync(stored)).toBe(false);
   });
 
+  test("a HEAD gets the same status and headers without a body, on both paths", async () => {
+    const head = (path: string) => new Request(`http://clicks.test${path}`, { method: "HEAD" });
+    const failing = services(undefined);
+    const notReady = { ...failing, readiness: { notReadyBecause: () => "links not loaded yet" } };
+    for (const all of [failing, notReady]) {
+      const answers = [
+        await createDirectClickHandler(all)(head("/click/1/go"), peers, "1"),
+        await createApp(all).fetch(head("/click/1/go"), peers),
+      ];
+      for (const response of answers) {
+        expect(response.status).toBe(all === failing ? 500 : 503);
+        expect(response.body).toBeNull();
+      }
+      expect(answers[0]?.headers.get("content-type")).toBe(answers[1]?.headers.get("content-type"));
+    }
+    expect(existsSync(stored)).toBe(false);
+  });
+
   test("without an error page: 500 with an error id and no stack trace, on both paths", async () => {
     const all = services(undefined);
     for (const response of [

@@ -72,6 +72,47 @@ describe("clicks_total", () => {
   });
 });
 
+describe("clicks_zeroed_adid_total", () => {
+  test("counts by platform, bounded as clicks_total is", async () => {
+    const metrics = new Metrics();
+    metrics.countZeroedAdid("ios");
+    metrics.countZeroedAdid("ios");
+    metrics.countZeroedAdid("android");
+    metrics.countZeroedAdid("");
+    metrics.countZeroedAdid("an os nobody has heard of");
+    metrics.countZeroedAdid("__proto__");
+    expect((await scrape(metrics)).nonZero("clicks_zeroed_adid_total")).toEqual({
+      '{platform="ios"}': 2,
+      '{platform="android"}': 1,
+      '{platform="none"}': 1,
+      '{platform="other"}': 2,
+    });
+  });
+
+  test("every platform series exists from the start, at 0", async () => {
+    const result = await scrape(new Metrics());
+    for (const platform of [...KNOWN_PLATFORMS, "none", "other"]) {
+      expect(result.value("clicks_zeroed_adid_total", { platform })).toBe(0);
+    }
+    expect(result.value("clicks_zeroed_adid_total", { platform: UNEXAMINED_PLATFORM })).toBeUndefined();
+  });
+});
+
+describe("clicks_non_human_total", () => {
+  test("counts by reason, both series there from the start", async () => {
+    const metrics = new Metrics();
+    expect((await scrape(metrics)).value("clicks_non_human_total", { reason: "head" })).toBe(0);
+    expect((await scrape(metrics)).value("clicks_non_human_total", { reason: "crawler" })).toBe(0);
+    metrics.countNonHuman("crawler");
+    metrics.countNonHuman("crawler");
+    metrics.countNonHuman("head");
+    expect((await scrape(metrics)).nonZero("clicks_non_human_total")).toEqual({
+      '{reason="crawler"}': 2,
+      '{reason="head"}': 1,
+    });
+  });
+});
+
 describe("clickstore nodes", () => {
   test("pushes by node and result, with their latency", async () => {
     const metrics = new Metrics();
