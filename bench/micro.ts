@@ -6,7 +6,8 @@ import { writeFileSync } from "node:fs";
 import { bench, do_not_optimize, group, run } from "mitata";
 import { type ClickRequest, createClickComposer } from "../src/click/click";
 import { isoSeconds } from "../src/click/clock";
-import { eventLine, eventQuery } from "../src/click/event";
+import { type ClickFields, eventLine, eventQuery } from "../src/click/event";
+import { createLocator } from "../src/click/location";
 import { createPlatformDetector, detectPlatform } from "../src/click/platform";
 import { parseQuery } from "../src/click/query";
 import type { CampaignLink } from "../src/db/schema";
@@ -70,6 +71,11 @@ const warmDetector = createPlatformDetector();
 for (const agent of agents) warmDetector(agent);
 const composeCached = createClickComposer({ detectPlatform: warmDetector, notFoundUrl: undefined });
 const composeUncached = createClickComposer({ detectPlatform, notFoundUrl: undefined });
+const composeWithoutReferrer = createClickComposer({
+  detectPlatform: warmDetector,
+  notFoundUrl: undefined,
+  playReferrer: false,
+});
 const composeFingerprint = createClickComposer({
   detectPlatform: warmDetector,
   notFoundUrl: undefined,
@@ -109,6 +115,7 @@ group("event string", () => {
       lookupKey: "0123456789abcdef0123456789abcdef",
       partnerData: "KnyoL4mqqSmfUUnbPuIHfp5z",
       redirectUrl: link.targetUrl.default,
+      redirectEncoded: undefined,
       reqparams: "creative=interstitial&os_version=14",
     });
     do_not_optimize(eventLine(request.ip, 1764310256, query, request.userAgent));
@@ -138,6 +145,51 @@ group("whole composition (composeClick)", () => {
     const { link, request } = nextCold();
     do_not_optimize(composeUncached(link, request));
   });
+  const nextOff = cycle(clicks);
+  bench("with the UA cache, PLAY_REFERRER=off", () => {
+    const { link, request } = nextOff();
+    do_not_optimize(composeWithoutReferrer(link, request));
+  });
+});
+
+group("target → Location (macros, Play referrer)", () => {
+  const locate = createLocator({ playReferrer: true });
+  const createdAt = isoSeconds(Math.floor(now / 1000));
+  const fields: ClickFields = {
+    adid: "5F3E0DC6-2C1A-4D6A-9B36-0D3F1E6C9A11",
+    attrWindowFrom: createdAt,
+    attrWindowTill: createdAt,
+    click: "9QC399dvNqLDiSrARsfM",
+    clickId: "019ac6d4-7f00-7000-8000-000000000000",
+    createdAt,
+    idfaComb: "5F3E0DC6-2C1A-4D6A-9B36-0D3F1E6C9A11",
+    lookupKey: "0123456789abcdef0123456789abcdef",
+    partnerData: "KnyoL4mqqSmfUUnbPuIHfp5z",
+    redirectUrl: undefined,
+    redirectEncoded: undefined,
+    reqparams: "",
+  };
+  const targets = (kind: (url: string) => boolean) =>
+    clicks.flatMap(({ link, request }) =>
+      Object.values(link.targetUrl)
+        .filter(kind)
+        .map((url) => ({ link, url, rawQuery: request.rawQuery })),
+    );
+  const kinds: Array<[string, (url: string) => boolean]> = [
+    ["plain target", (url) => !url.includes("{") && !url.includes("play.google.com")],
+    ["Play listing", (url) => !url.includes("{") && url.includes("play.google.com")],
+    ["target with macros", (url) => url.includes("{")],
+  ];
+  for (const [name, kind] of kinds) {
+    const chosen = targets(kind);
+    if (chosen.length === 0) continue;
+    const next = cycle(chosen);
+    bench(name, () => {
+      const { link, url, rawQuery } = next();
+      locate(link, url, fields, "android", 1764310256, rawQuery);
+      do_not_optimize(fields.redirectUrl);
+    });
+  }
 });
 
 const { benchmarks } = await run();

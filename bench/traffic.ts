@@ -119,8 +119,33 @@ function crawlerAgents(count: number, random: Random): string[] {
 const NETWORKS = ["Facebook Ads", "Google Ads", "Unity Ads", "AppLovin", "ironSource", "TikTok for Business"];
 const COUNTRIES = ["DE", "US", "FR", "BR", "JP", "IN"];
 
-function benchLink(id: number, random: Random, location?: string): NewCampaignLink {
+/**
+ * A link's targets as advertisers write them: App Store and Google Play listings (half of the Play
+ * listings with a referrer of the advertiser's own), web landing pages, and macros in a quarter of
+ * the landing pages, a tenth of the App Store links and a tenth of the Play listings.
+ */
+function benchTargets(id: number, random: Random): Record<string, string> {
   const store = `${id}`.padStart(9, "0");
+  const app = `com.example.app${id}`;
+  const play = random();
+  const macrosInIos = random() < 0.1;
+  const macrosInLanding = random() < 0.25;
+  return {
+    ios: `https://apps.apple.com/app/id${store}?pt=${id}&ct=${macrosInIos ? "{click_id}" : "bench"}&mt=8`,
+    android:
+      play < 0.45
+        ? `https://play.google.com/store/apps/details?id=${app}`
+        : play < 0.9
+          ? `https://play.google.com/store/apps/details?id=${app}&referrer=utm_source%3Dbench%26utm_medium%3Dcpc`
+          : `https://play.google.com/store/apps/details?id=${app}&referrer=utm_source%3D{network}%26utm_content%3D{q:sub1}`,
+    default: macrosInLanding
+      ? `https://www.example.com/landing/${id}?utm_source=bench&utm_campaign={campaign}&cid={click_id}&sub1={q:sub1}`
+      : `https://www.example.com/landing/${id}?utm_source=bench&utm_medium=cpc`,
+    fallback: "https://www.example.com/",
+  };
+}
+
+function benchLink(id: number, random: Random, location?: string): NewCampaignLink {
   return {
     id,
     campaign: pick(random, ["Summer Sale 2026", "Black Friday", "Re-engagement Q4", "Brand – Ünïcödé"]),
@@ -130,14 +155,7 @@ function benchLink(id: number, random: Random, location?: string): NewCampaignLi
     country: pick(random, COUNTRIES),
     device: pick(random, ["phone", "tablet", null]),
     campaignUrl: null,
-    targetUrl: location
-      ? { default: location }
-      : {
-          ios: `https://apps.apple.com/app/id${store}?pt=${id}&ct=bench&mt=8`,
-          android: `https://play.google.com/store/apps/details?id=com.example.app${id}&referrer=utm_source%3Dbench`,
-          default: `https://www.example.com/landing/${id}?utm_source=bench&utm_medium=cpc`,
-          fallback: "https://www.example.com/",
-        },
+    targetUrl: location ? { default: location } : benchTargets(id, random),
     attributionWindowFingerprint: pick(random, [60, 1440, null]),
     attributionWindowIdfa: pick(random, [10080, 43200, null]),
     userId: 1000 + (id % 7),

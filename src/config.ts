@@ -56,6 +56,12 @@ const flag = z
   .optional()
   .transform((value) => value === "true" || value === "1");
 
+const onOff = (fallback: "on" | "off") =>
+  z
+    .enum(["on", "off", ""], { message: "must be on or off" })
+    .optional()
+    .transform((value) => (value ? value : fallback) === "on");
+
 const portNumber = z.coerce
   .number<string | undefined>({ message: "must be a port number" })
   .int({ message: "must be a whole port number" })
@@ -91,10 +97,7 @@ const envSchema = z.object({
   LINK_REFRESH_SECONDS: wholeNumber("seconds", 1, 86_400, 60),
   LINK_LOOKUP_TIMEOUT_MS: wholeNumber("milliseconds", 1, 10_000, 200),
   DESTINATION_CHECK_SECONDS: wholeNumber("seconds", 0, 604_800, 0),
-  DEAD_DESTINATION_FALLBACK: z
-    .enum(["on", "off", ""], { message: "must be on or off" })
-    .optional()
-    .transform((value) => value !== "off"),
+  DEAD_DESTINATION_FALLBACK: onOff("on"),
   REDIS_BREAKER_FAILURES: wholeNumber("failures", 1, 1_000, 5),
   REDIS_BREAKER_PROBE_MS: wholeNumber("milliseconds", 10, 3_600_000, 2_000),
   REDIS_BREAKER_PROBE_MAX_MS: wholeNumber("milliseconds", 10, 3_600_000, 128_000),
@@ -117,6 +120,7 @@ const envSchema = z.object({
   TRUST_PROXY: oneOf(TRUST_PROXY_VALUES, "off"),
   ZEROED_ADID: oneOf(ZEROED_ADID_VALUES, "keep"),
   NON_HUMAN_CLICKS: oneOf(NON_HUMAN_CLICKS_VALUES, "store"),
+  PLAY_REFERRER: onOff("on"),
   METRICS_PORT: optionalText.pipe(portNumber.optional()),
   METRICS_TOKEN: optionalText.refine((value) => value === undefined || value.length >= 16, {
     message: "must be at least 16 characters",
@@ -176,6 +180,8 @@ export interface Config {
   trustProxy: TrustProxy;
   zeroedAdid: ZeroedAdid;
   nonHumanClicks: NonHumanClicks;
+  /** PLAY_REFERRER: a Google Play listing's Location carries the click id in its install referrer. */
+  playReferrer: boolean;
   /** A separate listener serving only GET /metrics, on HOST; absent: none. */
   metricsPort: number | undefined;
   /** With it, GET /metrics on the public ports answers a request bearing this token; absent: 404 there. */
@@ -282,6 +288,7 @@ export function loadConfig(env: Environment = process.env): Config {
     trustProxy: values.TRUST_PROXY,
     zeroedAdid: values.ZEROED_ADID,
     nonHumanClicks: values.NON_HUMAN_CLICKS,
+    playReferrer: values.PLAY_REFERRER,
     metricsPort: values.METRICS_PORT,
     metricsToken: values.METRICS_TOKEN,
     logLevel: values.LOG_LEVEL,

@@ -175,6 +175,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     composeClick: createClickComposer({
       detectPlatform: createPlatformDetector(),
       notFoundUrl: config.notFoundUrl,
+      playReferrer: config.playReferrer,
       zeroedAdid: config.zeroedAdid,
       ...(destinations && { isDead: destinations.isDead, reroute: config.deadDestinationFallback }),
     }),

@@ -237,6 +237,19 @@ describe("WORKERS", () => {
   });
 });
 
+describe("PLAY_REFERRER", () => {
+  test("on unless set to off", () => {
+    expect(loadConfig({}).playReferrer).toBe(true);
+    expect(loadConfig({ PLAY_REFERRER: "" }).playReferrer).toBe(true);
+    expect(loadConfig({ PLAY_REFERRER: "on" }).playReferrer).toBe(true);
+    expect(loadConfig({ PLAY_REFERRER: "off" }).playReferrer).toBe(false);
+  });
+
+  test("anything else is named", () => {
+    expect(problems({ PLAY_REFERRER: "false" })).toEqual(['PLAY_REFERRER="false": must be on or off']);
+  });
+});
+
 describe("attribution switches", () => {
   test("default to the original's behaviour: zeroed ids kept, non-human clicks stored", () => {
     const config = loadConfig({});

@@ -2,8 +2,9 @@ import type { ZeroedAdid } from "../config";
 import type { CampaignLink } from "../db/schema";
 import { isoSeconds } from "./clock";
 import { encodeQuery } from "./encoding";
-import { eventLine, eventQuery } from "./event";
+import { type ClickFields, eventLine, eventQuery } from "./event";
 import { advertisingId, idfaComb, idfaCombWithoutZeroed, isZeroedId } from "./identifiers";
+import { createLocator } from "./location";
 import { createCrawlerDetector } from "./platform";
 import { firstPresent, parseQuery, type Query } from "./query";
 import { type IsDead, liveTarget, resolveRedirect } from "./redirect";
@@ -19,7 +20,7 @@ export interface ClickRequest {
 export interface ComposedClick {
   event: string;
   platform: string;
-  /** Undefined: nowhere to send the person (404). */
+  /** The Location, exactly as the event's redirect_url says. Undefined: nowhere to send the person (404). */
   redirectUrl: string | undefined;
   /** False: the link has no URL for this platform (the person goes to NOT_FOUND_URL, if any). */
   hasTarget: boolean;
@@ -46,6 +47,8 @@ export interface ClickComposerOptions {
   isDead?: IsDead;
   /** A click whose target is dead goes to a live one of the link's (DEAD_DESTINATION_FALLBACK). */
   reroute?: boolean;
+  /** PLAY_REFERRER: the click id goes into a Google Play listing's install referrer. Default on. */
+  playReferrer?: boolean;
 }
 
 // Parameters that become event fields of their own; everything else travels in reqparams.
@@ -68,6 +71,7 @@ export function createClickComposer(options: ClickComposerOptions) {
   const { detectPlatform, notFoundUrl, isDead } = options;
   const reroute = options.reroute === true;
   const newClickId = options.newClickId ?? (() => Bun.randomUUIDv7());
+  const locate = createLocator({ playReferrer: options.playReferrer ?? true });
   const zeroedIsNoId = options.zeroedAdid === "fingerprint";
   const isCrawler = createCrawlerDetector();
 
@@ -90,10 +94,8 @@ export function createClickComposer(options: ClickComposerOptions) {
     const chosen = resolveRedirect(link, platform);
     const deadTarget = chosen !== undefined && isDead?.(chosen) === true;
     const target = deadTarget && reroute ? liveTarget(link, chosen, isDead) : chosen;
-    // Where the person is actually sent, also in the event.
-    const redirectUrl = target ?? notFoundUrl;
 
-    const eventFields = eventQuery(link, {
+    const fields: ClickFields = {
       adid,
       attrWindowFrom: createdAt,
       attrWindowTill: isoSeconds(seconds + windowMinutes * 60),
@@ -103,13 +105,17 @@ export function createClickComposer(options: ClickComposerOptions) {
       idfaComb: combined,
       lookupKey,
       partnerData: firstPresent(query, PARTNER_DATA_KEYS),
-      redirectUrl,
+      redirectUrl: target ?? notFoundUrl,
+      redirectEncoded: undefined,
       reqparams: reqparams(query),
-    });
+    };
+    // The Location is built from the event's own values (its click_id among them), so that the
+    // event says exactly where the person went.
+    if (target !== undefined) locate(link, target, fields, platform, seconds, request.rawQuery);
     return {
-      event: eventLine(request.ip, seconds, eventFields, request.userAgent),
+      event: eventLine(request.ip, seconds, eventQuery(link, fields), request.userAgent),
       platform,
-      redirectUrl,
+      redirectUrl: fields.redirectUrl,
       hasTarget: target !== undefined,
       invalidIdfa: comb.kind === "invalid",
       zeroedAdid,

@@ -41,6 +41,11 @@ export interface ClickFields {
   lookupKey: string;
   partnerData: string | undefined;
   redirectUrl: string | undefined;
+  /**
+   * redirect_url's value, already encoded, when the URL carries this click's own values (macros,
+   * install referrer): used as it is, never kept. Undefined: encoded here, once per link and URL.
+   */
+  redirectEncoded: string | undefined;
   /** Already rendered as a query string; encoded once more here, as the original did. */
   reqparams: string;
 }
@@ -76,8 +81,9 @@ function linkFields(link: CampaignLink): LinkFields {
   return fields;
 }
 
-function redirectPair(own: LinkFields, url: string | undefined): string {
+function redirectPair(own: LinkFields, url: string | undefined, encoded: string | undefined): string {
   if (url === undefined) return "redirect_url";
+  if (encoded !== undefined) return `redirect_url=${encoded}`;
   let pair = own.redirects.get(url);
   if (pair === undefined) {
     pair = encodePair("redirect_url", url);
@@ -115,6 +121,7 @@ export function eventQuery(link: CampaignLink, click: ClickFields): string {
   }&${encodePair("partner_data", click.partnerData)}&${redirectPair(
     own,
     click.redirectUrl,
+    click.redirectEncoded,
   )}&reqparams=${encodeComponent(click.reqparams)}&${own.userId}`;
 }
 

@@ -69,3 +69,34 @@ export function firstPresent(query: Query, keys: readonly string[]): string | un
   }
   return undefined;
 }
+
+/** Whether raw[start, end) has a `%` or a `+`, that is whether decoding could change it. */
+function mayDecode(raw: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = raw.charCodeAt(i);
+    if (code === 0x25 /* % */ || code === 0x2b /* + */) return true;
+  }
+  return false;
+}
+
+/**
+ * The first value of one parameter of a raw query, decoded as parseQuery decodes it; undefined when
+ * absent. Keys are compared where they stand; only a key with an escape or a `+` is decoded.
+ */
+export function firstValue(raw: string, name: string): string | undefined {
+  let start = 0;
+  while (start < raw.length) {
+    const amp = raw.indexOf("&", start);
+    const end = amp === -1 ? raw.length : amp;
+    const equals = raw.indexOf("=", start);
+    const keyEnd = equals === -1 || equals > end ? end : equals;
+    const matches = mayDecode(raw, start, keyEnd)
+      ? decodeFormComponent(raw.slice(start, keyEnd)) === name
+      : keyEnd - start === name.length && raw.startsWith(name, start);
+    if (matches && end > start) {
+      return keyEnd === end ? "" : decodeFormComponent(raw.slice(keyEnd + 1, end));
+    }
+    start = end + 1;
+  }
+  return undefined;
+}

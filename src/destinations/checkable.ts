@@ -1,16 +1,12 @@
+import { withEmptyMacros } from "../click/macros";
+
 /**
  * Which URL a check of a target fetches. A target with macros is checked with every macro empty,
  * as a click carrying none of their values would be sent; `{click_id}`, `{q:NAME}` and the like.
  */
-const MACRO = /\{(?:[a-z_][a-z0-9_]*|q:[^{}]+)\}/g;
 
 /** Google Play's app scheme, which a browser cannot fetch, and the web page for the same app. */
 const PLAY_DETAILS = /^market:\/\/details\?(?:.*&)?id=([^&#]+)/i;
-
-/** The target with its macros empty. */
-export function withMacrosEmpty(target: string): string {
-  return target.replace(MACRO, "");
-}
 
 /** `market://details?id=X` → its https://play.google.com page; anything else: undefined. */
 export function playStorePage(target: string): string | undefined {
@@ -23,7 +19,7 @@ export function playStorePage(target: string): string | undefined {
  * scheme: it opens an app on the device, so there is no page to find missing; it counts as alive).
  */
 export function checkableUrl(target: string): string | undefined {
-  const url = withMacrosEmpty(target);
+  const url = withEmptyMacros(target);
   const play = playStorePage(url);
   if (play !== undefined) return play;
   if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return undefined;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { macroProblem } from "../click/macros";
 import type { NewCampaignLink } from "../db/schema";
 import { textProblem } from "./text";
 import { urlProblem } from "./url";
@@ -15,6 +16,12 @@ const redirectUrl = z
     const problem = urlProblem(value);
     if (problem) context.addIssue({ code: "custom", message: problem });
   });
+
+// A target may hold macros, replaced per click; a misspelt one is refused rather than sent as it is.
+const targetValue = redirectUrl.superRefine((value, context) => {
+  const problem = macroProblem(value);
+  if (problem) context.addIssue({ code: "custom", message: problem });
+});
 
 // Keys that would reach an object's prototype if anything ever copied the map naively.
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -33,7 +40,7 @@ const targetUrl = z
       }
     }
   })
-  .pipe(z.record(z.string(), redirectUrl, { message: "must be an object of platform → URL strings" }));
+  .pipe(z.record(z.string(), targetValue, { message: "must be an object of platform → URL strings" }));
 
 const text = z
   .string({ message: "must be a string" })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeFormComponent, firstPresent, parseQuery } from "../../src/click/query";
+import { decodeFormComponent, firstPresent, firstValue, parseQuery } from "../../src/click/query";
 
 describe("decodeFormComponent", () => {
   const table: Array<[string, string]> = [
@@ -39,4 +39,24 @@ describe("parseQuery", () => {
     expect(firstPresent(query, ["adid", "idfa", "gadid"])).toBe("G");
     expect(firstPresent(query, ["adid", "idfa"])).toBeUndefined();
   });
+});
+
+describe("firstValue", () => {
+  const table: Array<[string, string, string | undefined]> = [
+    ["a=1&a=2", "a", "1"],
+    ["b=1&a=x+y%26z&a=2", "a", "x y&z"],
+    ["&&a=&a=2", "a", ""],
+    ["x=1&a", "a", ""],
+    ["%61=encoded&a=plain", "a", "encoded"],
+    ["a+b=1&a%20b=2", "a b", "1"],
+    ["caf%C3%A9=yes", "café", "yes"],
+    ["aa=1&ab=2", "a", undefined],
+    ["", "a", undefined],
+    ["a=%ZZ%C3%BC", "a", "%ZZü"],
+  ];
+  for (const [raw, name, value] of table) {
+    test(`${JSON.stringify(name)} in ${JSON.stringify(raw)} is ${JSON.stringify(value)}`, () => {
+      expect(firstValue(raw, name)).toBe(value as string);
+    });
+  }
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { checkableUrl, playStorePage, withMacrosEmpty } from "../../src/destinations/checkable";
+import { withEmptyMacros } from "../../src/click/macros";
+import { checkableUrl, playStorePage } from "../../src/destinations/checkable";
 import { HostPacer } from "../../src/destinations/pacer";
 import type { CheckResult } from "../../src/destinations/probe";
 import { distinctTargets } from "../../src/destinations/targets";
@@ -13,7 +14,7 @@ describe("which URL a check fetches", () => {
     ["https://shop.example/{NotAMacro}", "https://shop.example/{NotAMacro}"],
     ["https://shop.example/plain", "https://shop.example/plain"],
   ])("%s → %s", (target, checked) => {
-    expect(withMacrosEmpty(target)).toBe(checked);
+    expect(withEmptyMacros(target)).toBe(checked);
   });
 
   test.each([

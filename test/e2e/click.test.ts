@@ -39,7 +39,13 @@ async function onlyEvent() {
 }
 
 beforeAll(async () => {
-  ({ redis, service } = await startServiceWithRedis({ API_SECRET_KEY: SECRET, ERROR_PAGE_URL: ERROR_PAGE }));
+  // The original's redirects, byte for byte: a Play listing without the click id in its referrer
+  // (test/e2e/attribution.test.ts has the default, PLAY_REFERRER=on).
+  ({ redis, service } = await startServiceWithRedis({
+    API_SECRET_KEY: SECRET,
+    ERROR_PAGE_URL: ERROR_PAGE,
+    PLAY_REFERRER: "off",
+  }));
   const base = { campaign: "camp", adgroup: "group", ad: "ad", network: "net", user_id: 1 };
   await createLink(service.url, SECRET, { id: 1, ...base, attribution_window_idfa: 60, target_url: TARGETS });
   await createLink(service.url, SECRET, { id: 2, ...base, target_url: {} });

@@ -34,6 +34,13 @@ describe("embedded defaults: PGlite and a local event log", () => {
       code: 2,
       stderr: "id is required and must be an integer\n",
     });
+    const misspelt = await links(
+      dataDir,
+      "create",
+      JSON.stringify({ id: 2, target_url: { default: "https://example.com/?c={clickid}" } }),
+    );
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toStartWith("target_url.default has an unknown macro {clickid} (macros: ");
 
     service = await spawnService({ DATA_DIR: dataDir, DATABASE_URL: "", REDIS_URL_CLICKSTORE_1: "" });
     expect(service.output()).toContain(`file: ${join(dataDir, "clicks.log")}`);

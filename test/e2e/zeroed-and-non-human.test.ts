@@ -181,10 +181,13 @@ describe("ZEROED_ADID=fingerprint, NON_HUMAN_CLICKS=skip", () => {
         response = await click(service.url, `/click/1/go?${query}`, { headers: { "user-agent": userAgent } });
       });
       expect(response?.status).toBe(307);
-      expect(response?.headers.get("location")).toBe(TARGETS[platform]);
+      // The Play listing gains the click id in its referrer (PLAY_REFERRER, on by default).
+      const location = response?.headers.get("location") ?? "";
+      expect(location.startsWith(TARGETS[platform])).toBe(true);
       const events = await redis.events();
       expect(events).toHaveLength(1);
       const event = parseEvent(events[0] as string);
+      expect(event.params.get("redirect_url")).toBe(location);
       expect(event.params.get("adid")).toBe(ZERO_UUID);
       expect(event.params.get("idfa_comb")).toBeNull();
       expect(event.params.get("lookup_key")).toBe(md5(`127.0.0.1.${platform}`));

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { createClickComposer } from "../../src/click/click";
 import { EVENT_KEYS } from "../../src/click/event";
 import { createPlatformDetector } from "../../src/click/platform";
-import { decodeFormComponent } from "../../src/click/query";
+import { decodeFormComponent, firstValue } from "../../src/click/query";
 import { eventProblems, parseEvent } from "../support/consumer";
 import {
   anyText,
@@ -132,6 +132,52 @@ describe("form decoding", () => {
       fc.property(anyUnits, (raw) => {
         expect(typeof decodeFormComponent(raw)).toBe("string");
       }),
+      { seed: SEED, numRuns: 2_000 },
+    );
+  });
+});
+
+describe("the Location of a target with macros, whatever the click sends", () => {
+  const macroLink = linkRow({
+    ...link,
+    id: 8,
+    targetUrl: {
+      default:
+        "https://x.example/{campaign}?c={click_id}&a={adid}&k={click}&p={partner_data}&s={q:sub1}&t={created_at}",
+      android: "market://details?id=x&referrer=s%3D{q:sub1}%26n%3D{network}",
+    },
+  });
+
+  test("is a header value, is the event's redirect_url, carries its click_id and the values as sent", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          hostileQuery.map((query) => query ?? ""),
+          anyUnits,
+          fc
+            .tuple(anyText, anyText)
+            .map(([sub1, click]) => `sub1=${formEncode(sub1)}&click=${formEncode(click)}`),
+        ),
+        fc.constantFrom("", "Mozilla/5.0 (Linux; Android 14; Pixel 8)"),
+        (rawQuery, userAgent) => {
+          const click = composeClick(macroLink, { rawQuery, ip: "192.0.2.1", userAgent, nowMs: 0 });
+          const location = click.redirectUrl as string;
+          expect(location).toMatch(/^[\x21-\x7e]+$/);
+          const event = parseEvent(click.event);
+          expect(event.params.get("redirect_url")).toBe(location);
+          const url = new URL(location);
+          const sub1 = firstValue(rawQuery, "sub1") ?? "";
+          const clickId = event.params.get("click_id") as string;
+          if (userAgent === "") {
+            expect(url.searchParams.get("c")).toBe(clickId);
+            expect(url.searchParams.get("s")).toBe(sub1.toWellFormed());
+          } else {
+            const referrer = new URLSearchParams(url.searchParams.get("referrer") ?? "");
+            expect(referrer.get("click_id")).toBe(clickId);
+            expect(referrer.get("n")).toBe("net");
+          }
+        },
+      ),
       { seed: SEED, numRuns: 2_000 },
     );
   });

@@ -86,6 +86,32 @@ describe("parseLinkJson", () => {
     }
   });
 
+  test("a target with macros is saved as written", () => {
+    const targets = {
+      default: "https://lp.example/{campaign}?cid={click_id}&s={q:sub1}&j={%22a%22:1}&u={Upper}",
+      android: "https://play.google.com/store/apps/details?id=x&referrer=utm_source%3D{network}",
+    };
+    const result = parseLinkJson(JSON.stringify({ id: 1, target_url: targets }));
+    expect(result.ok && result.link.targetUrl).toEqual(targets);
+  });
+
+  test("an unknown macro is refused, naming the token and the target key", () => {
+    for (const [url, token] of [
+      ["https://x/?c={clickid}", "{clickid}"],
+      ["https://x/?c={click_id}&g={gaid}", "{gaid}"],
+      ["https://x/?s={q:}", "{q:}"],
+    ] as const) {
+      const result = parseLinkJson(
+        JSON.stringify({ id: 1, target_url: { ios: "https://ok/", android: url } }),
+      );
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.field).toBe("target_url.android");
+        expect(result.message).toStartWith(`has an unknown macro ${token} (macros: `);
+      }
+    }
+  });
+
   test("a target_url key the database would not keep is refused, saying why", () => {
     expect(parseLinkJson('{"id":1,"target_url":{"ios\\u0000":"https://x"}}')).toEqual({
       ok: false,
