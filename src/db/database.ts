@@ -8,6 +8,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { takeFileLock } from "../file-lock";
+import { within } from "../links/within";
 import { retryDelayMs } from "./retry";
 import * as schema from "./schema";
 
@@ -132,21 +133,35 @@ function listenPostgres(url: string, channel: string, listener: ChannelListener)
   };
 }
 
+/** Longest a lock query may take before its connection is taken for lost (connect timeout, and a second). */
+const LOCK_QUERY_TIMEOUT_MS = (CONNECT_TIMEOUT_SECONDS + 1) * 1000;
+
 function lockPostgres(url: string, key: number, name: string): AdvisoryLock {
   const query = holdLockSql(key);
-  const client = postgres(url, {
-    max: 1,
-    connect_timeout: CONNECT_TIMEOUT_SECONDS,
-    // The lock is the connection's: recycling it would hand the lock to whoever asks first.
-    max_lifetime: null,
-    idle_timeout: 0,
-    fetch_types: false,
-    connection: { application_name: name },
-    onnotice: () => {},
-  });
+  const connect = () =>
+    postgres(url, {
+      max: 1,
+      connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      // The lock is the connection's: recycling it would hand the lock to whoever asks first.
+      max_lifetime: null,
+      idle_timeout: 0,
+      fetch_types: false,
+      connection: { application_name: name },
+      onnotice: () => {},
+    });
+  let client = connect();
   return {
     async hold() {
-      const [row] = await client.unsafe<Array<{ held: boolean }>>(query);
+      // A query sent while Postgres restarts can stay unanswered for good on postgres.js's one
+      // connection, and the machine would never ask for the lock again. Past the timeout the
+      // connection (and any lock it held) is dropped, and the next question goes on a new one.
+      const answer = client.unsafe<Array<{ held: boolean }>>(query);
+      const [row] = await within(answer, LOCK_QUERY_TIMEOUT_MS, () => {
+        const stuck = client;
+        client = connect();
+        stuck.end({ timeout: 0 }).catch(() => {});
+        throw new Error(`the ${name} lock query took longer than ${LOCK_QUERY_TIMEOUT_MS} ms`);
+      });
       return row?.held === true;
     },
     close: () => client.end({ timeout: 1 }),
