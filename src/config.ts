@@ -200,6 +200,9 @@ export class ConfigError extends Error {
 
 type Environment = Record<string, string | undefined>;
 
+// The start's error message goes to the log: a bad value of these is named, never shown.
+const SECRET_VARIABLES = new Set(["API_SECRET_KEY", "METRICS_TOKEN", "DATABASE_URL"]);
+
 function readClickstores(env: Environment, problems: string[]): string[] {
   const numbered: Array<[number, string]> = [];
   for (const [name, value] of Object.entries(env)) {
@@ -222,7 +225,8 @@ export function loadConfig(env: Environment = process.env): Config {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? "environment");
-      problems.push(`${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+      const shown = SECRET_VARIABLES.has(name) ? "" : `=${JSON.stringify(env[name] ?? "")}`;
+      problems.push(`${name}${shown}: ${issue.message}`);
     }
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
@@ -240,7 +244,7 @@ export function loadConfig(env: Environment = process.env): Config {
     );
   }
   if (values.REDIS_BREAKER_PROBE_MAX_MS < values.REDIS_BREAKER_PROBE_MS) {
-    throw new ConfigError(["REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS"]);
+    problems.push("REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS");
   }
   if (values.WORKERS > 1 && values.DATABASE_URL === undefined) {
     problems.push(

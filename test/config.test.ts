@@ -110,8 +110,17 @@ describe("the clickstore reliability settings", () => {
       'SPOOL_MAX_BYTES="100": must be at least 16384',
       'SHUTDOWN_GRACE_MS="1.5": must be a whole number of milliseconds',
     ]);
-    expect(problems({ REDIS_BREAKER_PROBE_MS: "5000", REDIS_BREAKER_PROBE_MAX_MS: "1000" })).toEqual([
+    expect(
+      problems({ REDIS_BREAKER_PROBE_MS: "5000", REDIS_BREAKER_PROBE_MAX_MS: "1000", WORKERS: "2" }),
+    ).toEqual([
       "REDIS_BREAKER_PROBE_MAX_MS: must be at least REDIS_BREAKER_PROBE_MS",
+      "WORKERS=2: more than one worker needs DATABASE_URL (the embedded PGlite database belongs to one process)",
+    ]);
+  });
+
+  test("a bad secret is named, its value never shown", () => {
+    expect(problems({ DATABASE_URL: "mysql://clicks:hunter2-password@db/clicks" })).toEqual([
+      "DATABASE_URL: must be a postgres:// URL",
     ]);
   });
 });
