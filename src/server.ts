@@ -141,6 +141,7 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
     database,
     refreshIntervalMs: config.linkRefreshSeconds * 1000,
     logger,
+    checkMigrated: () => database.checkMigrated(),
     ...(destinations && {
       follower: { payload: DESTINATION_CHANGES, reload: () => destinations.reload() },
     }),

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -9,6 +9,7 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { takeFileLock } from "../file-lock";
 import { within } from "../links/within";
+import { NotMigratedError } from "./problem";
 import { retryDelayMs } from "./retry";
 import * as schema from "./schema";
 
@@ -53,6 +54,8 @@ export interface Database {
   kind: "postgres" | "pglite";
   /** Applies the migrations in drizzle/; run once per deploy, never per machine start on Postgres. */
   migrate(): Promise<void>;
+  /** Rejects with NotMigratedError while a migration in drizzle/ is not applied to this database. */
+  checkMigrated(): Promise<void>;
   /** LISTENs on `channel` until closed, reconnecting after a lost connection. */
   listen(channel: string, listener: ChannelListener): Listening;
   /** The advisory lock `key`, on a connection of its own (`name`: its application_name). */
@@ -61,6 +64,16 @@ export interface Database {
 }
 
 export const MIGRATIONS_FOLDER = join(import.meta.dir, "..", "..", "drizzle");
+
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+/** How many migrations drizzle/ holds: its journal has one entry each. */
+function migrationCount(): number {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as {
+    entries: unknown[];
+  };
+  return journal.entries.length;
+}
 
 /** The embedded database's folder inside the data dir. */
 export function pgliteFolder(dataDir: string): string {
@@ -189,6 +202,21 @@ export function openPostgres(url: string): Database {
     db,
     kind: "postgres",
     migrate: () => migratePostgres(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    async checkMigrated() {
+      // drizzle's migrator records each migration it applied as a row of this table. A role that
+      // may only read the links' tables cannot see it: then nothing tells, and the links decide.
+      const [row] = await client
+        .unsafe<Array<{ applied: number }>>(
+          "select count(*)::int as applied from drizzle.__drizzle_migrations",
+        )
+        .catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE) return [];
+          throw error;
+        });
+      if (row === undefined) return;
+      const missing = migrationCount() - row.applied;
+      if (missing > 0) throw new NotMigratedError(`${missing} migration(s) of drizzle/ not applied`);
+    },
     listen(channel, listener) {
       const listening = listenPostgres(url, channel, listener);
       listeners.add(listening);
@@ -232,6 +260,8 @@ export async function openPglite(dataDir: string): Promise<Database> {
     db,
     kind: "pglite",
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    // The embedded database migrates itself as it opens.
+    checkMigrated: async () => {},
     listen(channel, listener) {
       // In process: the connection cannot drop, so onListen comes once and onDown only if LISTEN fails.
       const unlisten = client

@@ -18,6 +18,11 @@ export interface DatabaseProblem {
   code?: string;
 }
 
+/** The database answers and has the tables, but not every migration of this release is applied. */
+export class NotMigratedError extends Error {
+  override name = "NotMigratedError";
+}
+
 const REASONS: Record<DatabaseProblemKind, string> = {
   unreachable: "database unreachable",
   not_migrated: "database not migrated: run npm run db:migrate",
@@ -30,6 +35,7 @@ const REASONS: Record<DatabaseProblemKind, string> = {
 const KIND_OF_CODE: Record<string, DatabaseProblemKind> = {
   "42P01": "not_migrated", // undefined_table: campaign_links is not there
   "42703": "not_migrated", // undefined_column: a migration of this release is not applied
+  "3F000": "not_migrated", // invalid_schema_name: no drizzle schema, so no migration was ever applied
   "28P01": "authentication_failed", // invalid_password
   "28000": "authentication_failed", // invalid_authorization_specification: no pg_hba.conf entry, no such role
   "3D000": "no_such_database", // invalid_catalog_name
@@ -52,6 +58,7 @@ function sqlState(error: unknown): string | undefined {
 }
 
 export function databaseProblem(error: unknown): DatabaseProblem {
+  if (error instanceof NotMigratedError) return { kind: "not_migrated", reason: REASONS.not_migrated };
   const code = sqlState(error);
   // No answer from PostgreSQL at all: refused, timed out, cut.
   if (code === undefined) return { kind: "unreachable", reason: REASONS.unreachable };

@@ -26,6 +26,8 @@ export interface LinkSyncOptions {
   loadTimeoutMs?: number;
   retryDelayMs?: (attempt: number) => number;
   follower?: ChangeFollower;
+  /** Until the first load succeeds, rejects while the database lacks a migration (Database.checkMigrated). */
+  checkMigrated?: () => Promise<void>;
 }
 
 export const LINKS_NOT_LOADED = "links not loaded yet";
@@ -168,7 +170,10 @@ export class LinkSync implements Readiness {
   private async reload(): Promise<void> {
     const connection = this.connected ? this.connection : undefined;
     try {
-      await within(this.links.load(), this.loadTimeoutMs, () =>
+      // A database one migration behind this release still serves the links: until they are first
+      // loaded, say so rather than go ready and fail on the newer tables later.
+      const loading = this.loaded ? this.links.load() : this.checkedLoad();
+      await within(loading, this.loadTimeoutMs, () =>
         Promise.reject(new Error(`loading the links took longer than ${this.loadTimeoutMs} ms`)),
       );
       if (this.stopped) return;
@@ -192,6 +197,11 @@ export class LinkSync implements Readiness {
       // The first failure ends start(): the service listens, not ready, while this retries.
       this.startDone();
     }
+  }
+
+  private async checkedLoad(): Promise<number> {
+    await this.options.checkMigrated?.();
+    return this.links.load();
   }
 
   private announce(followingChanges: boolean): void {

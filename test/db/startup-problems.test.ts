@@ -88,6 +88,27 @@ describe("a PostgreSQL that answers but cannot serve the links: /check and the l
     }
   });
 
+  test("the tables of an older release only: not migrated; after the migration, ready without a restart", async () => {
+    const url = await server.createDatabase();
+    await migrate(url);
+    // As a database migrated by the previous release: its last migration never applied.
+    await admin(
+      "delete from drizzle.__drizzle_migrations where id = (select max(id) from drizzle.__drizzle_migrations); drop table destinations",
+      url,
+    );
+    const { service, logs } = await started(url);
+    try {
+      expect(await check(service)).toEqual({ status: 503, body: NOT_MIGRATED });
+      expect(messages(logs, "error")).toEqual([NOT_MIGRATED]);
+
+      await migrate(url);
+      await becomesReady(service, logs);
+      expect(messages(logs, "error")).toEqual([NOT_MIGRATED]);
+    } finally {
+      await service.stop();
+    }
+  });
+
   test("a wrong password: the login was refused, not the network", async () => {
     const database = await server.createDatabase();
     await migrate(database);
