@@ -93,17 +93,19 @@ export function registerApiRoutes(app: App, services: Services): void {
         form = {};
       }
       const payload = field(form, "campaign_link");
-      if (secret !== undefined) {
-        const now = Date.now();
-        const verdict = authenticate(credentials(c, body, form), secret, config.apiSignature, now);
-        if (!verdict.ok) return reject(c, action, verdict.rejection);
-        if (
-          verdict.scheme === "v2" &&
-          !(await replayGuard.claim(verdict.signature, verdict.expiresAtMs, now))
-        ) {
-          return reject(c, action, replayed(verdict.signature));
-        }
-      }
+      const now = Date.now();
+      const verdict =
+        secret === undefined
+          ? undefined
+          : authenticate(credentials(c, body, form), secret, config.apiSignature, now);
+      if (verdict !== undefined && !verdict.ok) return reject(c, action, verdict.rejection);
+      // A v2 signature is claimed once the request is valid, right before its change: a request
+      // refused with 400 changed nothing, so the same signed request may be sent again.
+      const replay = async (): Promise<RejectionDetails | undefined> => {
+        if (verdict?.ok !== true || verdict.scheme !== "v2") return undefined;
+        const first = await replayGuard.claim(verdict.signature, verdict.expiresAtMs, now);
+        return first ? undefined : replayed(verdict.signature);
+      };
       if (payload === undefined) {
         return answer(action, "invalid", badRequest(c, "campaign_link", "is required"));
       }
@@ -112,11 +114,15 @@ export function registerApiRoutes(app: App, services: Services): void {
       if (action === "create") {
         const parsed = parseLinkJson(payload);
         if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
+        const replayedRequest = await replay();
+        if (replayedRequest) return reject(c, action, replayedRequest);
         id = (await repository.upsert(parsed.link)).id;
         logger.info({ linkId: id, action }, "campaign link saved");
       } else {
         const parsed = parseLinkId(payload);
         if (!parsed.ok) return answer(action, "invalid", badRequest(c, parsed.field, parsed.message));
+        const replayedRequest = await replay();
+        if (replayedRequest) return reject(c, action, replayedRequest);
         id = parsed.id;
         const existed = await repository.remove(id);
         logger.info({ linkId: id, action, existed }, "campaign link deleted");

@@ -214,6 +214,18 @@ describe("v2 signed API", () => {
     expect((await sendLinkApiRequest(request)).status).toBe(200);
   });
 
+  test("a signed request refused as invalid changed nothing: sent again, it gets the same 400, not replayed", async () => {
+    const mark = logs.lines.length;
+    const request = signed(service.url, "create", { id: 145, target_url: { default: "not a url" } });
+    const first = await sendLinkApiRequest(request);
+    const again = await sendLinkApiRequest(request);
+    expect(first.status).toBe(400);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toBe(await first.text());
+    expect(await storedLink(145)).toBeUndefined();
+    expect(rejections(logs.lines, mark)).toEqual([]);
+  });
+
   test("a request with no signature is refused as no_signature", async () => {
     const mark = logs.lines.length;
     const response = await fetch(`${service.url}/api/1/create`, {
