@@ -25,6 +25,7 @@ import type { Logger } from "./logger";
 import { Metrics } from "./metrics/metrics";
 import { metricsResponse, startMetricsListener } from "./metrics/route";
 import { answerMetricsRequests } from "./metrics/workers";
+import { within } from "./within";
 
 export interface RunningService {
   app: App;
@@ -74,19 +75,6 @@ async function openClickstore(
     logger,
     metrics,
   });
-}
-
-/** Resolves true when `promise` settled within `ms`, false otherwise. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** What is safe to log of the configuration: no secrets, no passwords. */
@@ -255,7 +243,13 @@ export async function startService(config: Config, logger: Logger, worker = 1): 
       stopAnsweringMetrics?.();
       const requestsMs = config.shutdownGraceMs * (1 - CLOSE_RESERVE);
       const metricsStopped = metricsServer?.stop();
-      if (!(await settlesWithin(listeners.stop(), requestsMs))) {
+      if (
+        !(await within(
+          listeners.stop().then(() => true),
+          requestsMs,
+          () => false,
+        ))
+      ) {
         logger.warn(
           { requests: listeners.pendingRequests() },
           "requests still running at the shutdown grace limit: cutting them",

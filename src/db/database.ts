@@ -8,7 +8,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { takeFileLock } from "../file-lock";
-import { within } from "../links/within";
+import { within } from "../within";
 import { NotMigratedError } from "./problem";
 import { retryDelayMs } from "./retry";
 import * as schema from "./schema";

@@ -1,8 +1,8 @@
 import type { AdvisoryLock } from "../db/database";
 import type { CampaignLink } from "../db/schema";
-import { within } from "../links/within";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics/metrics";
+import { within } from "../within";
 import { HostPacer } from "./pacer";
 import { checkDestination, type ProbeOptions } from "./probe";
 import type { DestinationRepository } from "./repository";

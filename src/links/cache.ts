@@ -1,7 +1,7 @@
 import type { CampaignLink } from "../db/schema";
 import type { LinkCacheStats } from "../metrics/metrics";
+import { within } from "../within";
 import type { LinkRepository } from "./repository";
-import { within } from "./within";
 
 export interface LinkCacheOptions {
   /** How long an id that does not exist is remembered, so a flood of bad ids cannot hammer the database. */

@@ -3,9 +3,9 @@ import { type DatabaseProblem, databaseProblem } from "../db/problem";
 import { retryDelayMs } from "../db/retry";
 import type { Readiness } from "../http/readiness";
 import type { Logger } from "../logger";
+import { within } from "../within";
 import type { LinkCache } from "./cache";
 import { LINK_CHANGES_CHANNEL } from "./repository";
-import { within } from "./within";
 
 /**
  * Something else kept in step through the same change feed: notified with its own payload (not a
