@@ -106,12 +106,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 100, 600_000, 10_000),
   API_SECRET_KEY: optionalText,
   ALLOW_UNSIGNED_API: flag,
-  API_SIGNATURE: z
-    .enum([...API_SIGNATURE_VALUES, ""], {
-      message: `must be one of ${API_SIGNATURE_VALUES.join(", ")}`,
-    })
-    .optional()
-    .transform((value): ApiSignature => (value ? value : "legacy+v2")),
+  API_SIGNATURE: oneOf(API_SIGNATURE_VALUES, "legacy+v2"),
   NOT_FOUND_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   ERROR_PAGE_URL: optionalText.pipe(absoluteHttpUrl.optional()),
   TLS_CERT_FILE: optionalText,
